@@ -1,0 +1,327 @@
+//! The Viola-Jones scan: slide the cascade's window over one level of the image pyramid.
+//!
+//! Features are turned into offsets from the window's top-left corner in the integral buffer
+//! for the level's row stride ([`Compiled`]), so evaluating a feature is a handful of loads.
+//! The loader guarantees every rectangle lies inside the window and the scan only places
+//! windows inside the image, so all loads are in bounds; the hot loop relies on that to read
+//! without bounds checks.
+
+use super::model::{Cascade, Features, LBP_SUBSET_WORDS};
+use crate::imgproc::Layout;
+
+/// A Haar feature as up to three weighted box sums, each four offsets into the buffer.
+#[derive(Debug, Clone, Copy)]
+struct HaarOpt {
+    ofs: [[usize; 4]; 3],
+    weight: [f32; 3],
+    three: bool,
+}
+
+/// The 4×4 grid of corners of an LBP feature's 3×3 cells.
+#[derive(Debug, Clone, Copy)]
+struct LbpOpt {
+    ofs: [usize; 16],
+}
+
+/// A single-split weak classifier with its leaves inlined, for the common stump cascades.
+#[derive(Debug, Clone, Copy)]
+struct Stump {
+    feature: u32,
+    threshold: f32,
+    left: f32,
+    right: f32,
+}
+
+/// Per-cascade data that does not depend on the image.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    stumps: Option<Vec<Stump>>,
+}
+
+impl Prepared {
+    pub(crate) fn new(cascade: &Cascade) -> Self {
+        let stumps = cascade.is_stump_based().then(|| {
+            cascade
+                .trees
+                .iter()
+                .map(|t| {
+                    let node = cascade.nodes[t.first_node as usize];
+                    Stump {
+                        feature: node.feature,
+                        threshold: node.threshold,
+                        left: cascade.leaves[t.first_leaf as usize - node.left as usize],
+                        right: cascade.leaves[t.first_leaf as usize - node.right as usize],
+                    }
+                })
+                .collect()
+        });
+        Prepared { stumps }
+    }
+}
+
+/// Features resolved to buffer offsets for one row stride.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Compiled {
+    layout: Option<Layout>,
+    stride: usize,
+    haar: Vec<HaarOpt>,
+    lbp: Vec<LbpOpt>,
+    /// Corners of the window shrunk by one pixel on every side, for variance normalisation.
+    norm: [usize; 4],
+    norm_area: f64,
+    sqsum: usize,
+    /// The largest offset any evaluation reads, for the one bounds check per level.
+    max_ofs: usize,
+}
+
+impl Compiled {
+    /// Re-resolves offsets when the buffer layout changes; cheap to call once per level.
+    /// A `Compiled` belongs to one cascade.
+    pub(crate) fn update(&mut self, cascade: &Cascade, layout: Layout) {
+        if self.layout == Some(layout) {
+            return;
+        }
+        self.layout = Some(layout);
+        let step = layout.stride;
+        let at = |x: i32, y: i32| y as usize * step + x as usize;
+        self.stride = step;
+        self.sqsum = layout.sqsum;
+        self.haar.clear();
+        self.lbp.clear();
+        match &cascade.features {
+            Features::Haar(features) => {
+                let tilted = layout.tilted.unwrap_or(0);
+                for f in features {
+                    let mut opt =
+                        HaarOpt { ofs: [[0; 4]; 3], weight: [0.0; 3], three: f.rect_count == 3 };
+                    for (k, (r, w)) in f.rects[..f.rect_count].iter().enumerate() {
+                        opt.weight[k] = *w;
+                        opt.ofs[k] = if f.tilted {
+                            [
+                                tilted + at(r.x, r.y),
+                                tilted + at(r.x - r.height, r.y + r.height),
+                                tilted + at(r.x + r.width, r.y + r.width),
+                                tilted + at(r.x + r.width - r.height, r.y + r.width + r.height),
+                            ]
+                        } else {
+                            [
+                                at(r.x, r.y),
+                                at(r.x + r.width, r.y),
+                                at(r.x, r.y + r.height),
+                                at(r.x + r.width, r.y + r.height),
+                            ]
+                        };
+                    }
+                    self.haar.push(opt);
+                }
+            }
+            Features::Lbp(features) => {
+                for f in features {
+                    let c = f.cell;
+                    let mut ofs = [0; 16];
+                    for (k, o) in ofs.iter_mut().enumerate() {
+                        let (i, j) = ((k % 4) as i32, (k / 4) as i32);
+                        *o = at(c.x + i * c.width, c.y + j * c.height);
+                    }
+                    self.lbp.push(LbpOpt { ofs });
+                }
+            }
+        }
+        let (w, h) = (cascade.window.width as i32, cascade.window.height as i32);
+        self.norm = [at(1, 1), at(w - 1, 1), at(1, h - 1), at(w - 1, h - 1)];
+        self.norm_area = ((w - 2) * (h - 2)) as f64;
+        let features = self.haar.iter().flat_map(|f| f.ofs.iter().flatten());
+        let cells = self.lbp.iter().flat_map(|f| f.ofs.iter());
+        let norm = if cascade.is_lbp() { 0 } else { self.sqsum + self.norm[3] };
+        self.max_ofs = features.chain(cells).copied().fold(norm, usize::max);
+    }
+}
+
+/// Box sum from four corner offsets: top-left - top-right - bottom-left + bottom-right.
+///
+/// # Safety
+/// `p + ofs[k]` must be in bounds of `buf` for every k.
+#[inline(always)]
+unsafe fn box_sum(buf: &[i32], p: usize, ofs: &[usize; 4]) -> i32 {
+    let g = |o: usize| *buf.get_unchecked(p + o);
+    g(ofs[0]).wrapping_sub(g(ofs[1])).wrapping_sub(g(ofs[2])).wrapping_add(g(ofs[3]))
+}
+
+/// Where windows may be placed on one pyramid level and how far apart.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Grid {
+    /// Number of valid window origins along x and y.
+    pub cols: usize,
+    pub rows: usize,
+    pub step: usize,
+}
+
+/// Runs the cascade at every grid position and pushes the origins of accepted windows.
+///
+/// `data` must be the integral buffer the offsets were compiled for, covering an image on
+/// which a window at any grid position fits (checked below).
+pub(crate) fn scan(
+    cascade: &Cascade,
+    prepared: &Prepared,
+    compiled: &Compiled,
+    data: &[i32],
+    grid: Grid,
+    hits: &mut Vec<(usize, usize)>,
+) {
+    if grid.cols == 0 || grid.rows == 0 {
+        return;
+    }
+    // This single check is what makes the unchecked loads in the evaluators sound.
+    let last_window = (grid.rows - 1) * compiled.stride + (grid.cols - 1);
+    assert!(last_window + compiled.max_ofs < data.len(), "grid does not fit the integral buffer");
+    for y in (0..grid.rows).step_by(grid.step) {
+        let mut x = 0;
+        while x < grid.cols {
+            let p = y * compiled.stride + x;
+            // SAFETY: p <= last_window, and last_window + max_ofs is in bounds (asserted above).
+            let result = unsafe { run_at(cascade, prepared, compiled, data, p) };
+            if result > 0 {
+                hits.push((x, y));
+            }
+            // A window rejected by the very first stage is a poor place to look next door too.
+            x += if result == 0 { 2 * grid.step } else { grid.step };
+        }
+    }
+}
+
+/// 1 when every stage accepts, `-stage` when a stage rejects, -1 for a flat window.
+///
+/// # Safety
+/// `p` must be a window origin for which every compiled offset is in bounds of `data`.
+#[inline]
+unsafe fn run_at(
+    cascade: &Cascade,
+    prepared: &Prepared,
+    c: &Compiled,
+    data: &[i32],
+    p: usize,
+) -> i32 {
+    match &cascade.features {
+        Features::Haar(_) => {
+            let Some(norm) = variance_norm(c, data, p) else { return -1 };
+            let value = |f: u32| haar_value(c, data, p, f) * norm;
+            match &prepared.stumps {
+                Some(stumps) => ordered_stumps(cascade, stumps, value),
+                None => ordered_trees(cascade, value),
+            }
+        }
+        Features::Lbp(_) => {
+            let code = |f: u32| lbp_code(c, data, p, f);
+            categorical(cascade, prepared, code)
+        }
+    }
+}
+
+/// 1/(area·σ) of the window's inner part, or `None` when the window is too flat to judge
+/// (σ ≤ 10 grey levels), which OpenCV rejects before any stage.
+#[inline(always)]
+unsafe fn variance_norm(c: &Compiled, data: &[i32], p: usize) -> Option<f32> {
+    let sum = box_sum(data, p, &c.norm);
+    let sqsum = box_sum(data, p + c.sqsum, &c.norm) as u32;
+    let nf = c.norm_area * sqsum as f64 - sum as f64 * sum as f64;
+    if nf <= 0.0 {
+        return None;
+    }
+    let factor = (1.0 / nf.sqrt()) as f32;
+    (c.norm_area * (factor as f64) < 0.1).then_some(factor)
+}
+
+#[inline(always)]
+unsafe fn haar_value(c: &Compiled, data: &[i32], p: usize, feature: u32) -> f32 {
+    let f = c.haar.get_unchecked(feature as usize);
+    let mut v = f.weight[0] * box_sum(data, p, &f.ofs[0]) as f32
+        + f.weight[1] * box_sum(data, p, &f.ofs[1]) as f32;
+    if f.three {
+        v += f.weight[2] * box_sum(data, p, &f.ofs[2]) as f32;
+    }
+    v
+}
+
+/// The 8-bit local binary pattern of a feature's 3×3 cells: each outer cell sets its bit
+/// when its sum is at least the centre cell's, clockwise from the top-left (bit 7).
+#[inline(always)]
+unsafe fn lbp_code(c: &Compiled, data: &[i32], p: usize, feature: u32) -> u8 {
+    let o = &c.lbp.get_unchecked(feature as usize).ofs;
+    let cell = |a: usize, b: usize, d: usize, e: usize| box_sum(data, p, &[o[a], o[b], o[d], o[e]]);
+    let centre = cell(5, 6, 9, 10);
+    let bit = |s: i32, b: u8| if s >= centre { b } else { 0 };
+    bit(cell(0, 1, 4, 5), 128)
+        | bit(cell(1, 2, 5, 6), 64)
+        | bit(cell(2, 3, 6, 7), 32)
+        | bit(cell(6, 7, 10, 11), 16)
+        | bit(cell(10, 11, 14, 15), 8)
+        | bit(cell(9, 10, 13, 14), 4)
+        | bit(cell(8, 9, 12, 13), 2)
+        | bit(cell(4, 5, 8, 9), 1)
+}
+
+#[inline(always)]
+fn ordered_stumps(cascade: &Cascade, stumps: &[Stump], value: impl Fn(u32) -> f32) -> i32 {
+    for (si, stage) in cascade.stages.iter().enumerate() {
+        let first = stage.first_tree as usize;
+        let mut sum = 0.0f64;
+        for s in &stumps[first..first + stage.tree_count as usize] {
+            let v = value(s.feature);
+            sum += if v < s.threshold { s.left } else { s.right } as f64;
+        }
+        if sum < stage.threshold as f64 {
+            return -(si as i32);
+        }
+    }
+    1
+}
+
+#[inline(always)]
+fn ordered_trees(cascade: &Cascade, value: impl Fn(u32) -> f32) -> i32 {
+    for (si, stage) in cascade.stages.iter().enumerate() {
+        let first = stage.first_tree as usize;
+        let mut sum = 0.0f64;
+        for tree in &cascade.trees[first..first + stage.tree_count as usize] {
+            let nodes = &cascade.nodes[tree.first_node as usize..][..tree.node_count as usize];
+            let mut idx = 0i32;
+            loop {
+                let node = nodes[idx as usize];
+                idx = if value(node.feature) < node.threshold { node.left } else { node.right };
+                if idx <= 0 {
+                    break;
+                }
+            }
+            sum += cascade.leaves[tree.first_leaf as usize + (-idx) as usize] as f64;
+        }
+        if sum < stage.threshold as f64 {
+            return -(si as i32);
+        }
+    }
+    1
+}
+
+#[inline(always)]
+fn categorical(cascade: &Cascade, _prepared: &Prepared, code: impl Fn(u32) -> u8) -> i32 {
+    for (si, stage) in cascade.stages.iter().enumerate() {
+        let first = stage.first_tree as usize;
+        let mut sum = 0.0f64;
+        for tree in &cascade.trees[first..first + stage.tree_count as usize] {
+            let mut idx = 0i32;
+            loop {
+                let n = tree.first_node as usize + idx as usize;
+                let node = cascade.nodes[n];
+                let c = code(node.feature) as usize;
+                let word = cascade.subsets[n * LBP_SUBSET_WORDS + (c >> 5)];
+                idx = if word & (1 << (c & 31)) != 0 { node.left } else { node.right };
+                if idx <= 0 {
+                    break;
+                }
+            }
+            sum += cascade.leaves[tree.first_leaf as usize + (-idx) as usize] as f64;
+        }
+        if sum < stage.threshold as f64 {
+            return -(si as i32);
+        }
+    }
+    1
+}

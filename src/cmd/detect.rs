@@ -1,0 +1,126 @@
+//! `lookout detect`: run the cascade detector over image files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use lookout::cascade::{self, DetectParams, Detector};
+use lookout::image_io;
+
+/// OpenCV's default frontal face cascade, built in so the binary works on its own.
+const DEFAULT_CASCADE: &str = include_str!("../../models/haarcascade_frontalface_default.xml");
+const DEFAULT_CASCADE_NAME: &str = "models/haarcascade_frontalface_default.xml (built in)";
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// OpenCV cascade XML (Haar or LBP, current or legacy format) [default: the built-in
+    /// haarcascade_frontalface_default.xml]
+    #[arg(long, value_name = "FILE")]
+    cascade: Option<PathBuf>,
+    /// Window growth between scales (> 1).
+    #[arg(long, default_value_t = 1.1, value_name = "F")]
+    scale_factor: f64,
+    /// Raw hits a detection needs beyond the first; 0 reports raw hits ungrouped.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    min_neighbors: u32,
+    /// Smallest face size in pixels (square).
+    #[arg(long, value_name = "PX")]
+    min_size: Option<u32>,
+    /// Largest face size in pixels (square).
+    #[arg(long, value_name = "PX")]
+    max_size: Option<u32>,
+    /// Worker threads [default: number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    threads: Option<u32>,
+    /// Print one JSON object per image: {"image", "faces": [[x, y, w, h], ...], "ms"}.
+    #[arg(long)]
+    json: bool,
+    /// Write each image with its boxes drawn into this folder (as <name>.png).
+    #[arg(long, value_name = "DIR")]
+    draw: Option<PathBuf>,
+    /// Image files (PNG, JPEG, BMP, PNM).
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+}
+
+pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
+    let params = DetectParams {
+        scale_factor: args.scale_factor,
+        min_neighbors: args.min_neighbors,
+        min_size: args.min_size.map_or((0, 0), |s| (s, s)),
+        max_size: args.max_size.map(|s| (s, s)),
+    };
+    params.validate().context("--scale-factor")?;
+    let detector = Detector::new(load_cascade(args.cascade.as_deref())?);
+    let threads = match args.threads {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    if let Some(dir) = &args.draw {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+    }
+
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    for path in &args.images {
+        let decoded = match image_io::read(path) {
+            Ok(d) => d,
+            Err(err) => {
+                eprintln!("lookout: {err}");
+                failed = true;
+                continue;
+            }
+        };
+        let start = Instant::now();
+        let faces = detector.detect(&decoded.gray, &params, threads);
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let mut out = stdout.lock();
+        if args.json {
+            let boxes: Vec<[i32; 4]> =
+                faces.iter().map(|r| [r.x, r.y, r.width, r.height]).collect();
+            let line =
+                serde_json::json!({ "image": path.to_string_lossy(), "faces": boxes, "ms": ms });
+            writeln!(out, "{line}")?;
+        } else {
+            let boxes: Vec<String> = faces
+                .iter()
+                .map(|r| format!("[{} {} {} {}]", r.x, r.y, r.width, r.height))
+                .collect();
+            writeln!(
+                out,
+                "{}: {} found {} ({ms:.1} ms)",
+                path.display(),
+                faces.len(),
+                boxes.join(" ")
+            )?;
+        }
+        if let Some(dir) = &args.draw {
+            let mut rgb = decoded.rgb;
+            image_io::draw_boxes(&mut rgb, &faces, [0, 255, 0]);
+            let target = dir.join(drawn_name(path));
+            if let Err(err) = image_io::write_png(&rgb, &target) {
+                eprintln!("lookout: {err}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn load_cascade(path: Option<&Path>) -> anyhow::Result<cascade::Cascade> {
+    match path {
+        Some(p) => Ok(cascade::load(p)?),
+        None => Ok(cascade::parse(DEFAULT_CASCADE, Path::new(DEFAULT_CASCADE_NAME))?),
+    }
+}
+
+fn drawn_name(image: &Path) -> PathBuf {
+    match image.file_stem().map(|s| s.to_string_lossy()) {
+        Some(stem) if !stem.is_empty() => PathBuf::from(format!("{stem}.png")),
+        _ => PathBuf::from("image.png"),
+    }
+}

@@ -1,0 +1,95 @@
+//! Image files in and out: decoding to gray the way OpenCV's `imread` + `cvtColor` would, and
+//! writing annotated copies with detection boxes.
+
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, Rgb, RgbImage};
+
+use crate::cascade::Rect;
+use crate::imgproc::{gray_from_rgb, GrayImage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("{path}: cannot decode image: {source}")]
+    Decode { path: PathBuf, source: image::ImageError },
+    #[error("{path}: cannot write image: {source}")]
+    Write { path: PathBuf, source: image::ImageError },
+    #[error("{path}: image is {width}x{height}, too large to process")]
+    TooLarge { path: PathBuf, width: u32, height: u32 },
+}
+
+/// Images above this many pixels are refused rather than risking huge allocations.
+const MAX_PIXELS: u64 = 1 << 28;
+
+/// A decoded image: its colour pixels (for drawing) and the gray frame the detector reads.
+pub struct Decoded {
+    pub rgb: RgbImage,
+    pub gray: GrayImage,
+}
+
+/// Decodes any supported image file (PNG, JPEG, BMP, PNM). Colour is reduced to gray with
+/// OpenCV's weights; an alpha channel is ignored, as `imread(IMREAD_COLOR)` does.
+pub fn read(path: &Path) -> Result<Decoded, ImageError> {
+    let reader = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| ImageError::Decode { path: path.to_path_buf(), source: e.into() })?;
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|source| ImageError::Decode { path: path.to_path_buf(), source })?;
+    if width as u64 * height as u64 > MAX_PIXELS {
+        return Err(ImageError::TooLarge { path: path.to_path_buf(), width, height });
+    }
+    let image = image::open(path)
+        .map_err(|source| ImageError::Decode { path: path.to_path_buf(), source })?;
+    Ok(decoded(image))
+}
+
+/// Splits a decoded image into its RGB copy and its OpenCV-equivalent gray frame.
+pub fn decoded(image: DynamicImage) -> Decoded {
+    let rgb = image.to_rgb8();
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let gray = match image {
+        // A gray file read as colour has three equal channels, which convert back exactly.
+        DynamicImage::ImageLuma8(luma) => GrayImage::new(w, h, luma.into_raw()),
+        _ => gray_from_rgb(w, h, rgb.as_raw()),
+    }
+    .expect("decoded buffers match their dimensions");
+    Decoded { rgb, gray }
+}
+
+/// Draws each box as a 2-pixel outline.
+pub fn draw_boxes(image: &mut RgbImage, boxes: &[Rect], colour: [u8; 3]) {
+    let (w, h) = (image.width() as i64, image.height() as i64);
+    let mut put = |x: i64, y: i64| {
+        if (0..w).contains(&x) && (0..h).contains(&y) {
+            image.put_pixel(x as u32, y as u32, Rgb(colour));
+        }
+    };
+    for r in boxes {
+        let (x0, y0) = (r.x as i64, r.y as i64);
+        let (x1, y1) = (x0 + r.width as i64 - 1, y0 + r.height as i64 - 1);
+        for t in 0..2 {
+            for x in x0..=x1 {
+                put(x, y0 + t);
+                put(x, y1 - t);
+            }
+            for y in y0..=y1 {
+                put(x0 + t, y);
+                put(x1 - t, y);
+            }
+        }
+    }
+}
+
+/// Writes `image` as PNG to `path` through a temporary file, so a failed write never leaves a
+/// truncated picture behind.
+pub fn write_png(image: &RgbImage, path: &Path) -> Result<(), ImageError> {
+    let tmp = path.with_extension("png.tmp");
+    let result = image
+        .save_with_format(&tmp, image::ImageFormat::Png)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(image::ImageError::IoError));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|source| ImageError::Write { path: path.to_path_buf(), source })
+}

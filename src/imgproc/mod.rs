@@ -1,0 +1,10 @@
+//! Image operations the detector needs, each matching OpenCV bit for bit so that our detections
+//! agree with `detectMultiScale`: gray conversion, bilinear downscaling and integral images.
+
+mod gray;
+mod integral;
+mod resize;
+
+pub use gray::{gray_from_rgb, GrayImage};
+pub use integral::{Integrals, Layout};
+pub use resize::{resize_bilinear_exact, ResizeScratch};

@@ -1,0 +1,10 @@
+//! lookout: an edge-vision runtime for the Raspberry Pi.
+//!
+//! - [`cascade`]: OpenCV-compatible Haar/LBP cascade detection ([`cascade::Detector`]).
+//! - [`imgproc`]: the image operations it rests on, bit-exact with OpenCV
+//!   ([`imgproc::GrayImage`], bilinear resize, integral images).
+//! - [`image_io`]: decoding image files into gray frames and drawing boxes on them.
+
+pub mod cascade;
+pub mod image_io;
+pub mod imgproc;
