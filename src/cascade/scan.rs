@@ -25,37 +25,66 @@ struct LbpOpt {
 
 /// A single-split weak classifier with its leaves inlined, for the common stump cascades.
 #[derive(Debug, Clone, Copy)]
-struct Stump {
+pub(crate) struct Stump {
     feature: u32,
     threshold: f32,
     left: f32,
     right: f32,
 }
 
-/// Per-cascade data that does not depend on the image.
+/// A single-split categorical classifier (LBP) with its subset and leaves inlined.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LbpStump {
+    feature: u32,
+    subset: [i32; LBP_SUBSET_WORDS],
+    left: f32,
+    right: f32,
+}
+
+/// Per-cascade data that does not depend on the image: stump cascades (nearly all shipped
+/// ones) are flattened so a weak classifier is one contiguous record.
 #[derive(Debug, Clone)]
-pub(crate) struct Prepared {
-    stumps: Option<Vec<Stump>>,
+pub(crate) enum Prepared {
+    HaarStumps(Vec<Stump>),
+    LbpStumps(Vec<LbpStump>),
+    Trees,
 }
 
 impl Prepared {
     pub(crate) fn new(cascade: &Cascade) -> Self {
-        let stumps = cascade.is_stump_based().then(|| {
-            cascade
-                .trees
-                .iter()
-                .map(|t| {
-                    let node = cascade.nodes[t.first_node as usize];
-                    Stump {
-                        feature: node.feature,
-                        threshold: node.threshold,
-                        left: cascade.leaves[t.first_leaf as usize - node.left as usize],
-                        right: cascade.leaves[t.first_leaf as usize - node.right as usize],
-                    }
-                })
-                .collect()
-        });
-        Prepared { stumps }
+        if !cascade.is_stump_based() {
+            return Prepared::Trees;
+        }
+        let leaves = |t: &super::model::Tree, n: &super::model::Node| {
+            let leaf = |link: i32| cascade.leaves[t.first_leaf as usize + (-link) as usize];
+            (leaf(n.left), leaf(n.right))
+        };
+        let nodes = cascade.trees.iter().map(|t| (t, t.first_node as usize));
+        if cascade.is_lbp() {
+            Prepared::LbpStumps(
+                nodes
+                    .map(|(t, n)| {
+                        let node = &cascade.nodes[n];
+                        let (left, right) = leaves(t, node);
+                        let mut subset = [0; LBP_SUBSET_WORDS];
+                        subset.copy_from_slice(
+                            &cascade.subsets[n * LBP_SUBSET_WORDS..][..LBP_SUBSET_WORDS],
+                        );
+                        LbpStump { feature: node.feature, subset, left, right }
+                    })
+                    .collect(),
+            )
+        } else {
+            Prepared::HaarStumps(
+                nodes
+                    .map(|(t, n)| {
+                        let node = &cascade.nodes[n];
+                        let (left, right) = leaves(t, node);
+                        Stump { feature: node.feature, threshold: node.threshold, left, right }
+                    })
+                    .collect(),
+            )
+        }
     }
 }
 
@@ -205,14 +234,17 @@ unsafe fn run_at(
         Features::Haar(_) => {
             let Some(norm) = variance_norm(c, data, p) else { return -1 };
             let value = |f: u32| haar_value(c, data, p, f) * norm;
-            match &prepared.stumps {
-                Some(stumps) => ordered_stumps(cascade, stumps, value),
-                None => ordered_trees(cascade, value),
+            match prepared {
+                Prepared::HaarStumps(stumps) => ordered_stumps(cascade, stumps, value),
+                _ => ordered_trees(cascade, value),
             }
         }
         Features::Lbp(_) => {
             let code = |f: u32| lbp_code(c, data, p, f);
-            categorical(cascade, prepared, code)
+            match prepared {
+                Prepared::LbpStumps(stumps) => categorical_stumps(cascade, stumps, code),
+                _ => categorical_trees(cascade, code),
+            }
         }
     }
 }
@@ -301,7 +333,24 @@ fn ordered_trees(cascade: &Cascade, value: impl Fn(u32) -> f32) -> i32 {
 }
 
 #[inline(always)]
-fn categorical(cascade: &Cascade, _prepared: &Prepared, code: impl Fn(u32) -> u8) -> i32 {
+fn categorical_stumps(cascade: &Cascade, stumps: &[LbpStump], code: impl Fn(u32) -> u8) -> i32 {
+    for (si, stage) in cascade.stages.iter().enumerate() {
+        let first = stage.first_tree as usize;
+        let mut sum = 0.0f64;
+        for s in &stumps[first..first + stage.tree_count as usize] {
+            let c = code(s.feature) as usize;
+            let inside = s.subset[c >> 5] & (1 << (c & 31)) != 0;
+            sum += if inside { s.left } else { s.right } as f64;
+        }
+        if sum < stage.threshold as f64 {
+            return -(si as i32);
+        }
+    }
+    1
+}
+
+#[inline(always)]
+fn categorical_trees(cascade: &Cascade, code: impl Fn(u32) -> u8) -> i32 {
     for (si, stage) in cascade.stages.iter().enumerate() {
         let first = stage.first_tree as usize;
         let mut sum = 0.0f64;

@@ -46,6 +46,14 @@ pub struct DetectArgs {
     images: Vec<PathBuf>,
 }
 
+/// One `--json` line; fields serialize in this order.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    image: &'a str,
+    faces: Vec<[i32; 4]>,
+    ms: f64,
+}
+
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let params = DetectParams {
         scale_factor: args.scale_factor,
@@ -80,11 +88,12 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         let ms = start.elapsed().as_secs_f64() * 1e3;
         let mut out = stdout.lock();
         if args.json {
-            let boxes: Vec<[i32; 4]> =
-                faces.iter().map(|r| [r.x, r.y, r.width, r.height]).collect();
-            let line =
-                serde_json::json!({ "image": path.to_string_lossy(), "faces": boxes, "ms": ms });
-            writeln!(out, "{line}")?;
+            let line = JsonLine {
+                image: &path.to_string_lossy(),
+                faces: faces.iter().map(|r| [r.x, r.y, r.width, r.height]).collect(),
+                ms,
+            };
+            writeln!(out, "{}", serde_json::to_string(&line)?)?;
         } else {
             let boxes: Vec<String> = faces
                 .iter()
