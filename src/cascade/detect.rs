@@ -115,7 +115,16 @@ impl Detector {
     /// levels on up to `threads` threads. Results do not depend on the thread count.
     pub fn detect(&self, image: &GrayImage, params: &DetectParams, threads: usize) -> Vec<Rect> {
         let raw = self.detect_raw(image, params, threads);
-        group_rectangles(&raw, params.min_neighbors, 0.2)
+        let mut found = group_rectangles(&raw, params.min_neighbors, 0.2);
+        // Rounding can push a window a pixel past the border; OpenCV clips to the image.
+        let (w, h) = (image.width as i32, image.height as i32);
+        found.retain_mut(|r| {
+            let (x1, y1) = ((r.x + r.width).min(w), (r.y + r.height).min(h));
+            (r.x, r.y) = (r.x.max(0), r.y.max(0));
+            (r.width, r.height) = (x1 - r.x, y1 - r.y);
+            r.width > 0 && r.height > 0
+        });
+        found
     }
 
     /// Every accepted window, in level order then row-major, before grouping.
