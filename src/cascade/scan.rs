@@ -279,17 +279,20 @@ unsafe fn haar_value(c: &Compiled, data: &[i32], p: usize, feature: u32) -> f32 
 #[inline(always)]
 unsafe fn lbp_code(c: &Compiled, data: &[i32], p: usize, feature: u32) -> u8 {
     let o = &c.lbp.get_unchecked(feature as usize).ofs;
-    let cell = |a: usize, b: usize, d: usize, e: usize| box_sum(data, p, &[o[a], o[b], o[d], o[e]]);
-    let centre = cell(5, 6, 9, 10);
-    let bit = |s: i32, b: u8| if s >= centre { b } else { 0 };
-    bit(cell(0, 1, 4, 5), 128)
-        | bit(cell(1, 2, 5, 6), 64)
-        | bit(cell(2, 3, 6, 7), 32)
-        | bit(cell(6, 7, 10, 11), 16)
-        | bit(cell(10, 11, 14, 15), 8)
-        | bit(cell(9, 10, 13, 14), 4)
-        | bit(cell(8, 9, 12, 13), 2)
-        | bit(cell(4, 5, 8, 9), 1)
+    // The 16 grid corners are shared by neighbouring cells: load each once.
+    let v: [i32; 16] = std::array::from_fn(|k| *data.get_unchecked(p + o[k]));
+    // Row differences first: cell k (top-left at grid point k) is h[k] - h[k + 4].
+    let h: [i32; 12] = std::array::from_fn(|k| {
+        let k = k / 3 * 4 + k % 3;
+        v[k].wrapping_sub(v[k + 1])
+    });
+    let cell = |k: usize| {
+        let k = k / 4 * 3 + k % 4;
+        h[k].wrapping_sub(h[k + 3])
+    };
+    let centre = cell(5);
+    let bit = |k: usize, b: u8| if cell(k) >= centre { b } else { 0 };
+    bit(0, 128) | bit(1, 64) | bit(2, 32) | bit(6, 16) | bit(10, 8) | bit(9, 4) | bit(8, 2) | bit(4, 1)
 }
 
 #[inline(always)]
