@@ -3,13 +3,15 @@
 //! `tests/fixtures/detect/golden.json` holds OpenCV 4.x's boxes; `regenerate.sh` beside it made
 //! them (and the scenes) with `golden.py`. The contract: for each kind of cascade (stumps,
 //! trees, tilted features, LBP), at least 98% of OpenCV's boxes are matched by ours at
-//! IoU ≥ 0.8 and at least 98% of ours by OpenCV's. We aim for, and report, exact equality.
+//! IoU ≥ 0.8 and at least 98% of ours by OpenCV's. We reach exact equality, and pin it: the
+//! gray conversion, every pyramid level and every box equal OpenCV's.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lookout::cascade::{self, DetectParams, Detector, Rect};
 use lookout::image_io;
+use lookout::imgproc::{resize_bilinear_exact, ResizeScratch};
 use serde_json::Value;
 
 const MIN_AGREEMENT: f64 = 0.98;
@@ -156,6 +158,47 @@ fn assert_agreement(tallies: &BTreeMap<String, Tally>) {
     }
 }
 
+fn fnv1a64(bytes: &[u8]) -> String {
+    let hash = bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    format!("{hash:016x}")
+}
+
+#[test]
+fn gray_conversion_and_pyramid_resize_are_bit_exact() {
+    let golden = golden();
+    let pixels = &golden["pixels"];
+    let image = image_io::read(&root().join(pixels["image"].as_str().unwrap())).unwrap();
+    assert_eq!(
+        fnv1a64(&image.gray.pixels),
+        pixels["gray_fnv1a64"].as_str().unwrap(),
+        "gray conversion"
+    );
+    let mut scratch = ResizeScratch::default();
+    for r in pixels["resized"].as_array().unwrap() {
+        let (w, h) =
+            (r["width"].as_u64().unwrap() as usize, r["height"].as_u64().unwrap() as usize);
+        let mut out = vec![0u8; w * h];
+        let g = &image.gray;
+        resize_bilinear_exact(&g.pixels, g.width, g.height, &mut out, w, h, &mut scratch);
+        assert_eq!(fnv1a64(&out), r["fnv1a64"].as_str().unwrap(), "resize to {w}x{h}");
+    }
+}
+
+/// Agreement is the contract; identity is what we reach today, pinned so a regression shows.
+fn assert_identical(tallies: &BTreeMap<String, Tally>) {
+    for (name, t) in tallies {
+        assert_eq!(
+            t.exact,
+            t.cases,
+            "{name}: {} of {} cases differ from OpenCV",
+            t.cases - t.exact,
+            t.cases
+        );
+    }
+}
+
 #[test]
 fn boxes_agree_with_opencv_for_stumps_trees_tilted_and_lbp() {
     let golden = golden();
@@ -170,6 +213,7 @@ fn boxes_agree_with_opencv_for_stumps_trees_tilted_and_lbp() {
         assert!(t.theirs > 0, "{kind}: the fixtures give OpenCV nothing to find");
     }
     assert_agreement(&tallies);
+    assert_identical(&tallies);
 }
 
 #[test]
@@ -179,4 +223,5 @@ fn every_opencv_data_cascade_loads_and_agrees_on_raw_hits() {
     let tallies = run_cases(cases);
     assert_eq!(tallies.len(), 22, "17 Haar and 5 LBP cascades");
     assert_agreement(&tallies);
+    assert_identical(&tallies);
 }

@@ -292,7 +292,14 @@ unsafe fn lbp_code(c: &Compiled, data: &[i32], p: usize, feature: u32) -> u8 {
     };
     let centre = cell(5);
     let bit = |k: usize, b: u8| if cell(k) >= centre { b } else { 0 };
-    bit(0, 128) | bit(1, 64) | bit(2, 32) | bit(6, 16) | bit(10, 8) | bit(9, 4) | bit(8, 2) | bit(4, 1)
+    bit(0, 128)
+        | bit(1, 64)
+        | bit(2, 32)
+        | bit(6, 16)
+        | bit(10, 8)
+        | bit(9, 4)
+        | bit(8, 2)
+        | bit(4, 1)
 }
 
 #[inline(always)]
