@@ -153,7 +153,7 @@ impl Detector {
         } else {
             std::thread::scope(|s| {
                 for _ in 0..threads {
-                    s.spawn(&work);
+                    s.spawn(work);
                 }
             });
         }

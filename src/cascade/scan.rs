@@ -28,8 +28,8 @@ struct LbpOpt {
 pub(crate) struct Stump {
     feature: u32,
     threshold: f32,
-    left: f32,
-    right: f32,
+    left: f64,
+    right: f64,
 }
 
 /// A single-split categorical classifier (LBP) with its subset and leaves inlined.
@@ -37,8 +37,8 @@ pub(crate) struct Stump {
 pub(crate) struct LbpStump {
     feature: u32,
     subset: [i32; LBP_SUBSET_WORDS],
-    left: f32,
-    right: f32,
+    left: f64,
+    right: f64,
 }
 
 /// Per-cascade data that does not depend on the image: stump cascades (nearly all shipped
@@ -56,7 +56,8 @@ impl Prepared {
             return Prepared::Trees;
         }
         let leaves = |t: &super::model::Tree, n: &super::model::Node| {
-            let leaf = |link: i32| cascade.leaves[t.first_leaf as usize + (-link) as usize];
+            // Stage sums are f64 in OpenCV; widening once here keeps it out of the hot loop.
+            let leaf = |link: i32| cascade.leaves[t.first_leaf as usize + (-link) as usize] as f64;
             (leaf(n.left), leaf(n.right))
         };
         let nodes = cascade.trees.iter().map(|t| (t, t.first_node as usize));
@@ -203,48 +204,41 @@ pub(crate) fn scan(
     // This single check is what makes the unchecked loads in the evaluators sound.
     let last_window = (grid.rows - 1) * compiled.stride + (grid.cols - 1);
     assert!(last_window + compiled.max_ofs < data.len(), "grid does not fit the integral buffer");
+    let c = compiled;
+    // One monomorphised loop per kind of cascade, so the window loop has no dispatch in it.
+    // SAFETY (all four closures): `slide` only passes origins p <= last_window, and
+    // last_window + max_ofs is in bounds (asserted above).
+    match prepared {
+        Prepared::HaarStumps(stumps) => slide(grid, c.stride, hits, |p| unsafe {
+            let Some(norm) = variance_norm(c, data, p) else { return -1 };
+            ordered_stumps(cascade, stumps, |f| haar_value(c, data, p, f) * norm)
+        }),
+        Prepared::LbpStumps(stumps) => slide(grid, c.stride, hits, |p| unsafe {
+            categorical_stumps(cascade, stumps, |f| lbp_code(c, data, p, f))
+        }),
+        Prepared::Trees if cascade.is_lbp() => slide(grid, c.stride, hits, |p| unsafe {
+            categorical_trees(cascade, |f| lbp_code(c, data, p, f))
+        }),
+        Prepared::Trees => slide(grid, c.stride, hits, |p| unsafe {
+            let Some(norm) = variance_norm(c, data, p) else { return -1 };
+            ordered_trees(cascade, |f| haar_value(c, data, p, f) * norm)
+        }),
+    }
+}
+
+/// Visits the grid's window origins; `run_at` answers 1 for an accepted window, `-stage` for a
+/// rejection by that stage and -1 for a window too flat to judge.
+#[inline(always)]
+fn slide(grid: Grid, stride: usize, hits: &mut Vec<(usize, usize)>, run_at: impl Fn(usize) -> i32) {
     for y in (0..grid.rows).step_by(grid.step) {
         let mut x = 0;
         while x < grid.cols {
-            let p = y * compiled.stride + x;
-            // SAFETY: p <= last_window, and last_window + max_ofs is in bounds (asserted above).
-            let result = unsafe { run_at(cascade, prepared, compiled, data, p) };
+            let result = run_at(y * stride + x);
             if result > 0 {
                 hits.push((x, y));
             }
             // A window rejected by the very first stage is a poor place to look next door too.
             x += if result == 0 { 2 * grid.step } else { grid.step };
-        }
-    }
-}
-
-/// 1 when every stage accepts, `-stage` when a stage rejects, -1 for a flat window.
-///
-/// # Safety
-/// `p` must be a window origin for which every compiled offset is in bounds of `data`.
-#[inline]
-unsafe fn run_at(
-    cascade: &Cascade,
-    prepared: &Prepared,
-    c: &Compiled,
-    data: &[i32],
-    p: usize,
-) -> i32 {
-    match &cascade.features {
-        Features::Haar(_) => {
-            let Some(norm) = variance_norm(c, data, p) else { return -1 };
-            let value = |f: u32| haar_value(c, data, p, f) * norm;
-            match prepared {
-                Prepared::HaarStumps(stumps) => ordered_stumps(cascade, stumps, value),
-                _ => ordered_trees(cascade, value),
-            }
-        }
-        Features::Lbp(_) => {
-            let code = |f: u32| lbp_code(c, data, p, f);
-            match prepared {
-                Prepared::LbpStumps(stumps) => categorical_stumps(cascade, stumps, code),
-                _ => categorical_trees(cascade, code),
-            }
         }
     }
 }
@@ -309,7 +303,7 @@ fn ordered_stumps(cascade: &Cascade, stumps: &[Stump], value: impl Fn(u32) -> f3
         let mut sum = 0.0f64;
         for s in &stumps[first..first + stage.tree_count as usize] {
             let v = value(s.feature);
-            sum += if v < s.threshold { s.left } else { s.right } as f64;
+            sum += if v < s.threshold { s.left } else { s.right };
         }
         if sum < stage.threshold as f64 {
             return -(si as i32);
@@ -350,7 +344,7 @@ fn categorical_stumps(cascade: &Cascade, stumps: &[LbpStump], code: impl Fn(u32)
         for s in &stumps[first..first + stage.tree_count as usize] {
             let c = code(s.feature) as usize;
             let inside = s.subset[c >> 5] & (1 << (c & 31)) != 0;
-            sum += if inside { s.left } else { s.right } as f64;
+            sum += if inside { s.left } else { s.right };
         }
         if sum < stage.threshold as f64 {
             return -(si as i32);

@@ -135,11 +135,11 @@ mod tests {
             .collect()
     }
 
-    fn tilted_by_definition(pixels: &[u8], width: usize, height: usize, x: usize, y: usize) -> i32 {
+    fn tilted_by_definition(pixels: &[u8], width: usize, x: usize, y: usize) -> i32 {
         let mut total = 0;
         for py in 0..y {
             for px in 0..width {
-                if (px as isize - x as isize + 1).abs() <= (y - py) as isize - 1 {
+                if (px as isize - x as isize + 1).abs() < (y - py) as isize {
                     total += pixels[py * width + px] as i32;
                 }
             }
@@ -168,7 +168,7 @@ mod tests {
                 let at = y * l.stride + x;
                 assert_eq!(ii.data[at], s, "sum at {x},{y}");
                 assert_eq!(ii.data[l.sqsum + at] as u32, sq, "sqsum at {x},{y}");
-                let t = tilted_by_definition(&px, w, h, x, y);
+                let t = tilted_by_definition(&px, w, x, y);
                 assert_eq!(ii.data[l.tilted.unwrap() + at], t, "tilted at {x},{y}");
             }
         }
