@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use lookout::cascade::{self, DetectParams, Detector, Rect};
 use lookout::image_io;
-use lookout::imgproc::{resize_bilinear_exact, ResizeScratch};
+use lookout::imgproc::{resize_bilinear_exact, GrayImage, ResizeScratch};
 use serde_json::Value;
 
 const MIN_AGREEMENT: f64 = 0.98;
@@ -115,6 +115,10 @@ fn run_cases(cases: &[Value]) -> BTreeMap<String, Tally> {
             Detector::new(cascade::load(&path).unwrap_or_else(|e| panic!("{e}")))
         });
         let image = image_io::read(&root().join(case["image"].as_str().unwrap())).unwrap();
+        let gray = match case.get("crop").and_then(Value::as_array) {
+            Some(c) => crop(&image.gray, c),
+            None => image.gray,
+        };
         let some = |v: &Value| v.as_u64().filter(|&n| n > 0).map(|n| n as u32);
         let params = DetectParams {
             scale_factor: case["scale_factor"].as_f64().unwrap(),
@@ -122,12 +126,19 @@ fn run_cases(cases: &[Value]) -> BTreeMap<String, Tally> {
             min_size: some(&case["min_size"]).map_or((0, 0), |s| (s, s)),
             max_size: some(&case["max_size"]).map(|s| (s, s)),
         };
-        let ours = detector.detect(&image.gray, &params, 2);
+        let ours = detector.detect(&gray, &params, 2);
         let theirs = rects(&case["faces"]);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         tallies.entry(name).or_default().add(&theirs, &ours);
     }
     tallies
+}
+
+fn crop(gray: &GrayImage, c: &[Value]) -> GrayImage {
+    let n: Vec<usize> = c.iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let (x, y, w, h) = (n[0], n[1], n[2], n[3]);
+    let pixels = (y..y + h).flat_map(|row| gray.row(row)[x..x + w].iter().copied()).collect();
+    GrayImage::new(w, h, pixels).unwrap()
 }
 
 fn assert_agreement(tallies: &BTreeMap<String, Tally>) {
@@ -222,6 +233,20 @@ fn every_opencv_data_cascade_loads_and_agrees_on_raw_hits() {
     let cases = golden["all_cascades"].as_array().unwrap();
     let tallies = run_cases(cases);
     assert_eq!(tallies.len(), 22, "17 Haar and 5 LBP cascades");
+    assert_agreement(&tallies);
+    assert_identical(&tallies);
+}
+
+/// Size limits that leave no scale (OpenCV falls back to the nearest one), crops whose odd
+/// working height makes OpenCV stop a row early, and a synthetic cascade whose raw hits map
+/// exactly which windows are visited.
+#[test]
+fn edge_cases_and_the_scan_pattern_match_opencv() {
+    let golden = golden();
+    let cases = golden["edge_cases"].as_array().unwrap();
+    let tallies = run_cases(cases);
+    let pattern = &tallies["lbp_scan_pattern.xml"];
+    assert!(pattern.theirs > 5000, "the scan-pattern cases visit thousands of windows");
     assert_agreement(&tallies);
     assert_identical(&tallies);
 }

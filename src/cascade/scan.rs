@@ -55,10 +55,11 @@ impl Prepared {
         if !cascade.is_stump_based() {
             return Prepared::Trees;
         }
-        let leaves = |t: &super::model::Tree, n: &super::model::Node| {
-            // Stage sums are f64 in OpenCV; widening once here keeps it out of the hot loop.
-            let leaf = |link: i32| cascade.leaves[t.first_leaf as usize + (-link) as usize] as f64;
-            (leaf(n.left), leaf(n.right))
+        // OpenCV ignores a stump's links: its first leaf goes with `value < threshold`.
+        // Stage sums are f64 there; widening once here keeps that out of the hot loop.
+        let leaves = |t: &super::model::Tree, _: &super::model::Node| {
+            let leaf = |k: usize| cascade.leaves[t.first_leaf as usize + k] as f64;
+            (leaf(0), leaf(1))
         };
         let nodes = cascade.trees.iter().map(|t| (t, t.first_node as usize));
         if cascade.is_lbp() {
@@ -122,8 +123,12 @@ impl Compiled {
             Features::Haar(features) => {
                 let tilted = layout.tilted.unwrap_or(0);
                 for f in features {
-                    let mut opt =
-                        HaarOpt { ofs: [[0; 4]; 3], weight: [0.0; 3], three: f.rect_count == 3 };
+                    let mut opt = HaarOpt {
+                        ofs: [[0; 4]; 3],
+                        weight: [0.0; 3],
+                        // OpenCV skips the third rectangle exactly when its weight is zero.
+                        three: f.rect_count == 3 && f.rects[2].1 != 0.0,
+                    };
                     for (k, (r, w)) in f.rects[..f.rect_count].iter().enumerate() {
                         opt.weight[k] = *w;
                         opt.ofs[k] = if f.tilted {
@@ -178,7 +183,7 @@ unsafe fn box_sum(buf: &[i32], p: usize, ofs: &[usize; 4]) -> i32 {
 }
 
 /// Where windows may be placed on one pyramid level and how far apart.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Grid {
     /// Number of valid window origins along x and y.
     pub cols: usize,
@@ -296,15 +301,13 @@ unsafe fn lbp_code(c: &Compiled, data: &[i32], p: usize, feature: u32) -> u8 {
         | bit(4, 1)
 }
 
+/// Runs the stages in order: each sums its weak classifiers' leaves (in f64, as OpenCV does)
+/// and rejects below its threshold. `leaf(t)` evaluates tree `t` (a global index).
 #[inline(always)]
-fn ordered_stumps(cascade: &Cascade, stumps: &[Stump], value: impl Fn(u32) -> f32) -> i32 {
+fn boosted(cascade: &Cascade, leaf: impl Fn(usize) -> f64) -> i32 {
     for (si, stage) in cascade.stages.iter().enumerate() {
         let first = stage.first_tree as usize;
-        let mut sum = 0.0f64;
-        for s in &stumps[first..first + stage.tree_count as usize] {
-            let v = value(s.feature);
-            sum += if v < s.threshold { s.left } else { s.right };
-        }
+        let sum: f64 = (first..first + stage.tree_count as usize).map(&leaf).sum();
         if sum < stage.threshold as f64 {
             return -(si as i32);
         }
@@ -313,68 +316,61 @@ fn ordered_stumps(cascade: &Cascade, stumps: &[Stump], value: impl Fn(u32) -> f3
 }
 
 #[inline(always)]
-fn ordered_trees(cascade: &Cascade, value: impl Fn(u32) -> f32) -> i32 {
-    for (si, stage) in cascade.stages.iter().enumerate() {
-        let first = stage.first_tree as usize;
-        let mut sum = 0.0f64;
-        for tree in &cascade.trees[first..first + stage.tree_count as usize] {
-            let nodes = &cascade.nodes[tree.first_node as usize..][..tree.node_count as usize];
-            let mut idx = 0i32;
-            loop {
-                let node = nodes[idx as usize];
-                idx = if value(node.feature) < node.threshold { node.left } else { node.right };
-                if idx <= 0 {
-                    break;
-                }
-            }
-            sum += cascade.leaves[tree.first_leaf as usize + (-idx) as usize] as f64;
+fn ordered_stumps(cascade: &Cascade, stumps: &[Stump], value: impl Fn(u32) -> f32) -> i32 {
+    boosted(cascade, |t| {
+        let s = &stumps[t];
+        if value(s.feature) < s.threshold {
+            s.left
+        } else {
+            s.right
         }
-        if sum < stage.threshold as f64 {
-            return -(si as i32);
-        }
-    }
-    1
+    })
 }
 
 #[inline(always)]
 fn categorical_stumps(cascade: &Cascade, stumps: &[LbpStump], code: impl Fn(u32) -> u8) -> i32 {
-    for (si, stage) in cascade.stages.iter().enumerate() {
-        let first = stage.first_tree as usize;
-        let mut sum = 0.0f64;
-        for s in &stumps[first..first + stage.tree_count as usize] {
-            let c = code(s.feature) as usize;
-            let inside = s.subset[c >> 5] & (1 << (c & 31)) != 0;
-            sum += if inside { s.left } else { s.right };
+    boosted(cascade, |t| {
+        let s = &stumps[t];
+        let c = code(s.feature) as usize;
+        if s.subset[c >> 5] & (1 << (c & 31)) != 0 {
+            s.left
+        } else {
+            s.right
         }
-        if sum < stage.threshold as f64 {
-            return -(si as i32);
+    })
+}
+
+/// Walks a tree from its root: `go_left(node index)` decides each split.
+#[inline(always)]
+fn tree_leaf(cascade: &Cascade, t: usize, go_left: impl Fn(usize) -> bool) -> f64 {
+    let tree = &cascade.trees[t];
+    let mut idx = 0i32;
+    loop {
+        let n = tree.first_node as usize + idx as usize;
+        let node = &cascade.nodes[n];
+        idx = if go_left(n) { node.left } else { node.right };
+        if idx <= 0 {
+            return cascade.leaves[tree.first_leaf as usize + (-idx) as usize] as f64;
         }
     }
-    1
+}
+
+#[inline(always)]
+fn ordered_trees(cascade: &Cascade, value: impl Fn(u32) -> f32) -> i32 {
+    boosted(cascade, |t| {
+        tree_leaf(cascade, t, |n| {
+            let node = &cascade.nodes[n];
+            value(node.feature) < node.threshold
+        })
+    })
 }
 
 #[inline(always)]
 fn categorical_trees(cascade: &Cascade, code: impl Fn(u32) -> u8) -> i32 {
-    for (si, stage) in cascade.stages.iter().enumerate() {
-        let first = stage.first_tree as usize;
-        let mut sum = 0.0f64;
-        for tree in &cascade.trees[first..first + stage.tree_count as usize] {
-            let mut idx = 0i32;
-            loop {
-                let n = tree.first_node as usize + idx as usize;
-                let node = cascade.nodes[n];
-                let c = code(node.feature) as usize;
-                let word = cascade.subsets[n * LBP_SUBSET_WORDS + (c >> 5)];
-                idx = if word & (1 << (c & 31)) != 0 { node.left } else { node.right };
-                if idx <= 0 {
-                    break;
-                }
-            }
-            sum += cascade.leaves[tree.first_leaf as usize + (-idx) as usize] as f64;
-        }
-        if sum < stage.threshold as f64 {
-            return -(si as i32);
-        }
-    }
-    1
+    boosted(cascade, |t| {
+        tree_leaf(cascade, t, |n| {
+            let c = code(cascade.nodes[n].feature) as usize;
+            cascade.subsets[n * LBP_SUBSET_WORDS + (c >> 5)] & (1 << (c & 31)) != 0
+        })
+    })
 }

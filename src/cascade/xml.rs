@@ -402,8 +402,12 @@ impl Reader<'_> {
         let mut leaves = Vec::new();
         for (ni, node) in elements(tree).enumerate() {
             let at = format!("{at}/_[{ni}]");
-            let feature =
+            let mut feature =
                 self.haar_feature(self.child(node, "feature", &at)?, &format!("{at}/feature"))?;
+            // OpenCV's converter drops a third rectangle whose weight is below f32 epsilon.
+            if feature.rect_count == 3 && feature.rects[2].1.abs() < f32::EPSILON {
+                feature.rect_count = 2;
+            }
             features.push(feature);
             let threshold = self.number(node, "threshold", &at)? as f32;
             let mut link = |val: &str, child: &str| -> Result<i32, CascadeError> {
