@@ -6,7 +6,7 @@
 //! windows inside the image, so all loads are in bounds; the hot loop relies on that to read
 //! without bounds checks.
 
-use super::model::{Cascade, Features, LBP_SUBSET_WORDS};
+use super::model::{Cascade, Features, Tree, LBP_SUBSET_WORDS};
 use crate::imgproc::Layout;
 
 /// A Haar feature as up to three weighted box sums, each four offsets into the buffer.
@@ -57,7 +57,7 @@ impl Prepared {
         }
         // OpenCV ignores a stump's links: its first leaf goes with `value < threshold`.
         // Stage sums are f64 there; widening once here keeps that out of the hot loop.
-        let leaves = |t: &super::model::Tree, _: &super::model::Node| {
+        let leaves = |t: &Tree| {
             let leaf = |k: usize| cascade.leaves[t.first_leaf as usize + k] as f64;
             (leaf(0), leaf(1))
         };
@@ -67,7 +67,7 @@ impl Prepared {
                 nodes
                     .map(|(t, n)| {
                         let node = &cascade.nodes[n];
-                        let (left, right) = leaves(t, node);
+                        let (left, right) = leaves(t);
                         let mut subset = [0; LBP_SUBSET_WORDS];
                         subset.copy_from_slice(
                             &cascade.subsets[n * LBP_SUBSET_WORDS..][..LBP_SUBSET_WORDS],
@@ -81,7 +81,7 @@ impl Prepared {
                 nodes
                     .map(|(t, n)| {
                         let node = &cascade.nodes[n];
-                        let (left, right) = leaves(t, node);
+                        let (left, right) = leaves(t);
                         Stump { feature: node.feature, threshold: node.threshold, left, right }
                     })
                     .collect(),
@@ -302,12 +302,13 @@ unsafe fn lbp_code(c: &Compiled, data: &[i32], p: usize, feature: u32) -> u8 {
 }
 
 /// Runs the stages in order: each sums its weak classifiers' leaves (in f64, as OpenCV does)
-/// and rejects below its threshold. `leaf(t)` evaluates tree `t` (a global index).
+/// and rejects below its threshold. `weak` holds one entry per tree of the cascade (stumps or
+/// the trees themselves); slicing it once per stage keeps bounds checks out of the inner loop.
 #[inline(always)]
-fn boosted(cascade: &Cascade, leaf: impl Fn(usize) -> f64) -> i32 {
+fn boosted<W>(cascade: &Cascade, weak: &[W], leaf: impl Fn(&W) -> f64) -> i32 {
     for (si, stage) in cascade.stages.iter().enumerate() {
         let first = stage.first_tree as usize;
-        let sum: f64 = (first..first + stage.tree_count as usize).map(&leaf).sum();
+        let sum: f64 = weak[first..first + stage.tree_count as usize].iter().map(&leaf).sum();
         if sum < stage.threshold as f64 {
             return -(si as i32);
         }
@@ -317,20 +318,12 @@ fn boosted(cascade: &Cascade, leaf: impl Fn(usize) -> f64) -> i32 {
 
 #[inline(always)]
 fn ordered_stumps(cascade: &Cascade, stumps: &[Stump], value: impl Fn(u32) -> f32) -> i32 {
-    boosted(cascade, |t| {
-        let s = &stumps[t];
-        if value(s.feature) < s.threshold {
-            s.left
-        } else {
-            s.right
-        }
-    })
+    boosted(cascade, stumps, |s| if value(s.feature) < s.threshold { s.left } else { s.right })
 }
 
 #[inline(always)]
 fn categorical_stumps(cascade: &Cascade, stumps: &[LbpStump], code: impl Fn(u32) -> u8) -> i32 {
-    boosted(cascade, |t| {
-        let s = &stumps[t];
+    boosted(cascade, stumps, |s| {
         let c = code(s.feature) as usize;
         if s.subset[c >> 5] & (1 << (c & 31)) != 0 {
             s.left
@@ -342,8 +335,7 @@ fn categorical_stumps(cascade: &Cascade, stumps: &[LbpStump], code: impl Fn(u32)
 
 /// Walks a tree from its root: `go_left(node index)` decides each split.
 #[inline(always)]
-fn tree_leaf(cascade: &Cascade, t: usize, go_left: impl Fn(usize) -> bool) -> f64 {
-    let tree = &cascade.trees[t];
+fn tree_leaf(cascade: &Cascade, tree: &Tree, go_left: impl Fn(usize) -> bool) -> f64 {
     let mut idx = 0i32;
     loop {
         let n = tree.first_node as usize + idx as usize;
@@ -357,8 +349,8 @@ fn tree_leaf(cascade: &Cascade, t: usize, go_left: impl Fn(usize) -> bool) -> f6
 
 #[inline(always)]
 fn ordered_trees(cascade: &Cascade, value: impl Fn(u32) -> f32) -> i32 {
-    boosted(cascade, |t| {
-        tree_leaf(cascade, t, |n| {
+    boosted(cascade, &cascade.trees, |tree| {
+        tree_leaf(cascade, tree, |n| {
             let node = &cascade.nodes[n];
             value(node.feature) < node.threshold
         })
@@ -367,8 +359,8 @@ fn ordered_trees(cascade: &Cascade, value: impl Fn(u32) -> f32) -> i32 {
 
 #[inline(always)]
 fn categorical_trees(cascade: &Cascade, code: impl Fn(u32) -> u8) -> i32 {
-    boosted(cascade, |t| {
-        tree_leaf(cascade, t, |n| {
+    boosted(cascade, &cascade.trees, |tree| {
+        tree_leaf(cascade, tree, |n| {
             let c = code(cascade.nodes[n].feature) as usize;
             cascade.subsets[n * LBP_SUBSET_WORDS + (c >> 5)] & (1 << (c & 31)) != 0
         })
