@@ -210,10 +210,20 @@ fn assert_identical(tallies: &BTreeMap<String, Tally>) {
     }
 }
 
+/// Runs one section of golden.json and asserts agreement (the contract) and identity.
+fn check_section(section: &str) -> BTreeMap<String, Tally> {
+    let golden = golden();
+    let cases =
+        golden[section].as_array().unwrap_or_else(|| panic!("golden.json has no {section}"));
+    let tallies = run_cases(cases);
+    assert_agreement(&tallies);
+    assert_identical(&tallies);
+    tallies
+}
+
 #[test]
 fn boxes_agree_with_opencv_for_stumps_trees_tilted_and_lbp() {
-    let golden = golden();
-    let tallies = run_cases(golden["cases"].as_array().unwrap());
+    let tallies = check_section("cases");
     for kind in [
         "haarcascade_frontalface_default.xml",
         "haarcascade_frontalface_alt2.xml",
@@ -223,18 +233,12 @@ fn boxes_agree_with_opencv_for_stumps_trees_tilted_and_lbp() {
         let t = tallies.get(kind).unwrap_or_else(|| panic!("golden.json has no cases for {kind}"));
         assert!(t.theirs > 0, "{kind}: the fixtures give OpenCV nothing to find");
     }
-    assert_agreement(&tallies);
-    assert_identical(&tallies);
 }
 
 #[test]
 fn every_opencv_data_cascade_loads_and_agrees_on_raw_hits() {
-    let golden = golden();
-    let cases = golden["all_cascades"].as_array().unwrap();
-    let tallies = run_cases(cases);
+    let tallies = check_section("all_cascades");
     assert_eq!(tallies.len(), 22, "17 Haar and 5 LBP cascades");
-    assert_agreement(&tallies);
-    assert_identical(&tallies);
 }
 
 /// Size limits that leave no scale (OpenCV falls back to the nearest one), crops whose odd
@@ -242,11 +246,7 @@ fn every_opencv_data_cascade_loads_and_agrees_on_raw_hits() {
 /// exactly which windows are visited.
 #[test]
 fn edge_cases_and_the_scan_pattern_match_opencv() {
-    let golden = golden();
-    let cases = golden["edge_cases"].as_array().unwrap();
-    let tallies = run_cases(cases);
+    let tallies = check_section("edge_cases");
     let pattern = &tallies["lbp_scan_pattern.xml"];
     assert!(pattern.theirs > 5000, "the scan-pattern cases visit thousands of windows");
-    assert_agreement(&tallies);
-    assert_identical(&tallies);
 }

@@ -238,17 +238,29 @@ impl Reader<'_> {
                 let leaves = leaves.into_iter().map(|v| v as f32).collect();
                 self.push_tree(&mut boost, tree_nodes, leaves, &at)?;
             }
-            let tree_count = boost.trees.len() as u32 - first_tree;
-            if tree_count == 0 {
-                return Err(self.invalid(&format!("{at}/weakClassifiers"), "at least one tree"));
-            }
-            boost.stages.push(Stage {
-                threshold: threshold as f32 - STAGE_THRESHOLD_EPS,
-                first_tree,
-                tree_count,
-            });
+            self.close_stage(&mut boost, threshold, first_tree, &format!("{at}/weakClassifiers"))?;
         }
         Ok(boost)
+    }
+
+    /// Ends a stage whose trees start at `first_tree`; `at` names the element holding them.
+    fn close_stage(
+        &self,
+        boost: &mut Boost,
+        threshold: f64,
+        first_tree: u32,
+        at: &str,
+    ) -> Result<(), CascadeError> {
+        let tree_count = boost.trees.len() as u32 - first_tree;
+        if tree_count == 0 {
+            return Err(self.invalid(at, "at least one tree"));
+        }
+        boost.stages.push(Stage {
+            threshold: threshold as f32 - STAGE_THRESHOLD_EPS,
+            first_tree,
+            tree_count,
+        });
+        Ok(())
     }
 
     /// Checks a tree's links (children after parents, so evaluation always ends) and appends it.
@@ -379,15 +391,7 @@ impl Reader<'_> {
                 let (nodes, leaves) = self.legacy_tree(tree, &at, &mut features)?;
                 self.push_tree(&mut boost, nodes, leaves, &at)?;
             }
-            let tree_count = boost.trees.len() as u32 - first_tree;
-            if tree_count == 0 {
-                return Err(self.invalid(&format!("{at}/trees"), "at least one tree"));
-            }
-            boost.stages.push(Stage {
-                threshold: threshold as f32 - STAGE_THRESHOLD_EPS,
-                first_tree,
-                tree_count,
-            });
+            self.close_stage(&mut boost, threshold, first_tree, &format!("{at}/trees"))?;
         }
         self.finish(window, Features::Haar(features), boost)
     }
