@@ -1,0 +1,3 @@
+//! Training data sources.
+
+pub mod gnt;
