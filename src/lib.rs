@@ -4,7 +4,10 @@
 //! - [`imgproc`]: the image operations it rests on, bit-exact with OpenCV
 //!   ([`imgproc::GrayImage`], bilinear resize, integral images).
 //! - [`image_io`]: decoding image files into gray frames and drawing boxes on them.
+//! - [`preprocess`]: the region → tensor path shared by training and inference
+//!   ([`preprocess::InputSpec`], [`preprocess::Preprocessor`]).
 
 pub mod cascade;
 pub mod image_io;
 pub mod imgproc;
+pub mod preprocess;

@@ -27,19 +27,20 @@ const R2Y: u32 = 9798;
 const G2Y: u32 = 19235;
 const B2Y: u32 = 3735;
 
+/// One pixel of `cv::cvtColor(RGB2GRAY)`.
+#[inline]
+pub fn gray_pixel(r: u8, g: u8, b: u8) -> u8 {
+    let y = r as u32 * R2Y + g as u32 * G2Y + b as u32 * B2Y + (1 << (SHIFT - 1));
+    (y >> SHIFT) as u8
+}
+
 /// Converts packed RGB (3 bytes per pixel) to gray exactly as `cv::cvtColor(RGB2GRAY)` does.
 /// Returns `None` when `rgb.len() != width * height * 3`.
 pub fn gray_from_rgb(width: usize, height: usize, rgb: &[u8]) -> Option<GrayImage> {
     if width.checked_mul(height)?.checked_mul(3)? != rgb.len() {
         return None;
     }
-    let pixels = rgb
-        .chunks_exact(3)
-        .map(|p| {
-            let y = p[0] as u32 * R2Y + p[1] as u32 * G2Y + p[2] as u32 * B2Y + (1 << (SHIFT - 1));
-            (y >> SHIFT) as u8
-        })
-        .collect();
+    let pixels = rgb.chunks_exact(3).map(|p| gray_pixel(p[0], p[1], p[2])).collect();
     GrayImage::new(width, height, pixels)
 }
 

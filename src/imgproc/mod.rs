@@ -5,6 +5,6 @@ mod gray;
 mod integral;
 mod resize;
 
-pub use gray::{gray_from_rgb, GrayImage};
+pub use gray::{gray_from_rgb, gray_pixel, GrayImage};
 pub use integral::{Integrals, Layout};
 pub use resize::{resize_bilinear_exact, ResizeScratch};
