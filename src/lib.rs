@@ -4,10 +4,13 @@
 //! - [`imgproc`]: the image operations it rests on, bit-exact with OpenCV
 //!   ([`imgproc::GrayImage`], bilinear resize, integral images).
 //! - [`image_io`]: decoding image files into gray frames and drawing boxes on them.
+//! - [`model`]: ONNX models run by tract, with their metadata (task, labels, input) read
+//!   from the file ([`model::Model`]).
 //! - [`preprocess`]: the region → tensor path shared by training and inference
 //!   ([`preprocess::InputSpec`], [`preprocess::Preprocessor`]).
 
 pub mod cascade;
 pub mod image_io;
 pub mod imgproc;
+pub mod model;
 pub mod preprocess;

@@ -1,0 +1,209 @@
+//! ONNX models run by tract, with their metadata read from the file itself.
+//!
+//! One file is all a Pi needs: `metadata_props` carry `lookout.task` (`classify` | `ctc`),
+//! `lookout.labels` (JSON array), `lookout.input` (JSON [`InputSpec`]) and provenance
+//! (`lookout.trained_on`, `lookout.metrics`, `lookout.created`). [`Model::load`] refuses a file
+//! whose metadata is missing or disagrees with its graph, and names the file and the key.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tract_onnx::prelude::*;
+
+use crate::preprocess::InputSpec;
+
+/// What the network's output means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// `[batch, labels]` class probabilities.
+    Classify,
+    /// `[batch, time, labels + 1]` per-step probabilities, the CTC blank at index 0.
+    Ctc,
+}
+
+/// The metadata a lookout model carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelMeta {
+    pub task: Task,
+    pub labels: Vec<String>,
+    pub input: InputSpec,
+    pub trained_on: Option<String>,
+    pub metrics: Option<serde_json::Value>,
+    pub created: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: cannot read model: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a usable ONNX model: {reason}")]
+    Onnx { path: PathBuf, reason: String },
+    #[error("{path}: metadata {key} is missing (was the model exported by lookout-tools?)")]
+    MissingMetadata { path: PathBuf, key: &'static str },
+    #[error("{path}: metadata {key} is invalid: {reason}")]
+    BadMetadata { path: PathBuf, key: &'static str, reason: String },
+    #[error("{path}: metadata disagrees with the graph: {reason}")]
+    Inconsistent { path: PathBuf, reason: String },
+    #[error("model input needs {expected} values, got {got}")]
+    InputLength { expected: usize, got: usize },
+    #[error("inference failed: {0}")]
+    Run(String),
+}
+
+type Plan = std::sync::Arc<TypedSimplePlan>;
+
+/// A loaded, optimised model ready to run one sample at a time.
+pub struct Model {
+    pub meta: ModelMeta,
+    /// Hex SHA-256 of the file, to say which model made a decision.
+    pub sha256: String,
+    plan: Plan,
+    output_shape: Vec<usize>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("meta", &self.meta).field("sha256", &self.sha256).finish()
+    }
+}
+
+impl Model {
+    /// Reads, validates and optimises the model at `path` for batch size 1.
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let bytes = std::fs::read(path)
+            .map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
+        Model::from_bytes(&bytes, path)
+    }
+
+    /// Like [`Model::load`] for bytes already in memory; `path` names them in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Model, ModelError> {
+        let onnx_err =
+            |e: TractError| ModelError::Onnx { path: path.to_path_buf(), reason: format!("{e:#}") };
+        let onnx = tract_onnx::onnx();
+        let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(onnx_err)?;
+        let props: Vec<(&str, &str)> =
+            proto.metadata_props.iter().map(|p| (p.key.as_str(), p.value.as_str())).collect();
+        let meta = read_meta(&props, path)?;
+
+        let input = &meta.input;
+        let shape = [1, input.channels as usize, input.height as usize, input.width as usize];
+        let typed = onnx
+            .model_for_proto_model(&proto)
+            .and_then(|m| m.with_input_fact(0, f32::fact(shape).into()))
+            .and_then(|m| m.into_optimized())
+            .map_err(|e| ModelError::Inconsistent {
+                path: path.to_path_buf(),
+                reason: format!("input {shape:?} from lookout.input does not fit the graph: {e:#}"),
+            })?;
+        let output_shape =
+            concrete_output_shape(&typed).ok_or_else(|| ModelError::Inconsistent {
+                path: path.to_path_buf(),
+                reason: "the output shape is not fixed for a 1-sample input".into(),
+            })?;
+        check_output(&meta, &output_shape, path)?;
+        let plan = typed.into_runnable().map_err(onnx_err)?;
+        let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Model { meta, sha256, plan, output_shape })
+    }
+
+    /// Runs one preprocessed sample (`meta.input.len()` values, NCHW) and returns the output.
+    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, ModelError> {
+        let spec = &self.meta.input;
+        if input.len() != spec.len() {
+            return Err(ModelError::InputLength { expected: spec.len(), got: input.len() });
+        }
+        let shape = [1, spec.channels as usize, spec.height as usize, spec.width as usize];
+        let tensor =
+            Tensor::from_shape(&shape, input).map_err(|e| ModelError::Run(format!("{e:#}")))?;
+        let outputs =
+            self.plan.run(tvec!(tensor.into())).map_err(|e| ModelError::Run(format!("{e:#}")))?;
+        let view = outputs[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| ModelError::Run(format!("{e:#}")))?;
+        Ok(view.iter().copied().collect())
+    }
+
+    /// The output shape for one sample, e.g. `[1, labels]` for classifiers.
+    pub fn output_shape(&self) -> &[usize] {
+        &self.output_shape
+    }
+
+    /// Runs a classifier and returns the `k` most probable labels, best first.
+    pub fn top_k(&self, input: &[f32], k: usize) -> Result<Vec<(String, f32)>, ModelError> {
+        let probs = self.run(input)?;
+        let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(ranked.into_iter().take(k).map(|(i, p)| (self.meta.labels[i].clone(), p)).collect())
+    }
+}
+
+fn concrete_output_shape(model: &TypedModel) -> Option<Vec<usize>> {
+    let outlet = *model.output_outlets().ok()?.first()?;
+    let fact = model.outlet_fact(outlet).ok()?;
+    fact.shape.as_concrete().map(|s| s.to_vec())
+}
+
+fn check_output(meta: &ModelMeta, shape: &[usize], path: &Path) -> Result<(), ModelError> {
+    let n = meta.labels.len();
+    let fits = match meta.task {
+        Task::Classify => shape == [1, n],
+        Task::Ctc => shape.len() == 3 && shape[0] == 1 && shape[2] == n + 1,
+    };
+    if fits {
+        return Ok(());
+    }
+    let expected = match meta.task {
+        Task::Classify => format!("[1, {n}]"),
+        Task::Ctc => format!("[1, time, {}]", n + 1),
+    };
+    Err(ModelError::Inconsistent {
+        path: path.to_path_buf(),
+        reason: format!("{} labels call for an output of {expected}, the graph gives {shape:?}", n),
+    })
+}
+
+fn read_meta(props: &[(&str, &str)], path: &Path) -> Result<ModelMeta, ModelError> {
+    let get = |key| props.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    let need = |key: &'static str| {
+        get(key).ok_or(ModelError::MissingMetadata { path: path.to_path_buf(), key })
+    };
+    let bad = |key: &'static str, reason: String| ModelError::BadMetadata {
+        path: path.to_path_buf(),
+        key,
+        reason,
+    };
+
+    let task = match need("lookout.task")? {
+        "classify" => Task::Classify,
+        "ctc" => Task::Ctc,
+        other => {
+            return Err(bad(
+                "lookout.task",
+                format!("expected \"classify\" or \"ctc\", found {other:?}"),
+            ))
+        }
+    };
+    let labels: Vec<String> = serde_json::from_str(need("lookout.labels")?)
+        .map_err(|e| bad("lookout.labels", format!("expected a JSON array of strings: {e}")))?;
+    if labels.is_empty() {
+        return Err(bad("lookout.labels", "expected at least one label".into()));
+    }
+    let input: InputSpec = serde_json::from_str(need("lookout.input")?)
+        .map_err(|e| bad("lookout.input", format!("expected the input JSON object: {e}")))?;
+    input.validate().map_err(|e| bad("lookout.input", e.to_string()))?;
+    let metrics = match get("lookout.metrics") {
+        Some(text) => Some(
+            serde_json::from_str(text)
+                .map_err(|e| bad("lookout.metrics", format!("not JSON: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(ModelMeta {
+        task,
+        labels,
+        input,
+        trained_on: get("lookout.trained_on").map(str::to_string),
+        metrics,
+        created: get("lookout.created").map(str::to_string),
+    })
+}
