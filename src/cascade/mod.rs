@@ -24,6 +24,21 @@ pub use group::group_rectangles;
 pub use model::Cascade;
 pub use xml::{load, parse, CascadeError};
 
+/// OpenCV's default frontal face cascade, built in so binaries work on their own.
+const DEFAULT_FACE_XML: &str = include_str!("../../models/haarcascade_frontalface_default.xml");
+
+/// Loads the cascade at `path`, or the built-in `haarcascade_frontalface_default.xml` when
+/// `path` is `None`.
+pub fn load_or_default(path: Option<&std::path::Path>) -> Result<Cascade, CascadeError> {
+    match path {
+        Some(p) => load(p),
+        None => parse(
+            DEFAULT_FACE_XML,
+            std::path::Path::new("models/haarcascade_frontalface_default.xml (built in)"),
+        ),
+    }
+}
+
 /// A detection in image pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rect {

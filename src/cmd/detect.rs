@@ -10,10 +10,6 @@ use clap::Args;
 use lookout::cascade::{self, DetectParams, Detector};
 use lookout::image_io;
 
-/// OpenCV's default frontal face cascade, built in so the binary works on its own.
-const DEFAULT_CASCADE: &str = include_str!("../../models/haarcascade_frontalface_default.xml");
-const DEFAULT_CASCADE_NAME: &str = "models/haarcascade_frontalface_default.xml (built in)";
-
 #[derive(Debug, Args)]
 pub struct DetectArgs {
     /// OpenCV cascade XML (Haar or LBP, current or legacy format) [default: the built-in
@@ -62,7 +58,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         max_size: args.max_size.map(|s| (s, s)),
     };
     params.validate().context("--scale-factor")?;
-    let detector = Detector::new(load_cascade(args.cascade.as_deref())?);
+    let detector = Detector::new(cascade::load_or_default(args.cascade.as_deref())?);
     let threads = match args.threads {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -118,13 +114,6 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-fn load_cascade(path: Option<&Path>) -> anyhow::Result<cascade::Cascade> {
-    match path {
-        Some(p) => Ok(cascade::load(p)?),
-        None => Ok(cascade::parse(DEFAULT_CASCADE, Path::new(DEFAULT_CASCADE_NAME))?),
-    }
 }
 
 fn drawn_name(image: &Path) -> PathBuf {

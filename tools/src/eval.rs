@@ -1,0 +1,173 @@
+//! `lookout-tools eval`: an exported classifier measured through the runtime's own code
+//! (`lookout::model::Model` on tract, `lookout::preprocess`), exactly as the Pi would run it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use lookout::cascade::Rect;
+use lookout::model::{Model, ModelError, Task};
+use lookout::preprocess::Preprocessor;
+
+use crate::dataset::{DatasetError, Source};
+use crate::plot;
+
+/// Confusion images are drawn up to this many classes (beyond, they are unreadable).
+pub const CONFUSION_MAX_CLASSES: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error("{model}: is a {task:?} model; this evaluation needs a classifier")]
+    NotClassifier { model: PathBuf, task: Task },
+    #[error("{model}: the dataset has class {class:?}, which the model does not know (its labels: {known})")]
+    UnknownClass { model: PathBuf, class: String, known: String },
+    #[error("the dataset is empty")]
+    Empty,
+}
+
+/// How one class fared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassReport {
+    pub label: String,
+    pub samples: usize,
+    pub top1: f64,
+    /// The label most often predicted instead, with its count.
+    pub confused_with: Option<(String, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EvalReport {
+    pub n: usize,
+    pub top1: f64,
+    pub top3: f64,
+    /// Classes of the dataset, worst first.
+    pub classes: Vec<ClassReport>,
+    /// `counts[true][predicted]` over the model's labels.
+    pub confusion: Vec<Vec<u64>>,
+    pub labels: Vec<String>,
+}
+
+/// Runs `model` over every sample of `source`.
+pub fn evaluate(
+    model_path: &Path,
+    source: Arc<dyn Source>,
+    quiet: bool,
+) -> Result<EvalReport, EvalError> {
+    let model = Model::load(model_path)?;
+    if model.meta.task != Task::Classify {
+        return Err(EvalError::NotClassifier {
+            model: model_path.to_path_buf(),
+            task: model.meta.task,
+        });
+    }
+    let labels = model.meta.labels.clone();
+    // Dataset label index → model label index, by name.
+    let mapping = source
+        .labels()
+        .iter()
+        .map(|class| {
+            labels.iter().position(|l| l == class).ok_or_else(|| EvalError::UnknownClass {
+                model: model_path.to_path_buf(),
+                class: class.clone(),
+                known: if labels.len() > 20 {
+                    format!("{} labels", labels.len())
+                } else {
+                    labels.join(", ")
+                },
+            })
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
+    if source.is_empty() {
+        return Err(EvalError::Empty);
+    }
+
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(source.len() as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
+            .expect("valid template"),
+    );
+    let mut confusion = vec![vec![0u64; labels.len()]; labels.len()];
+    let (mut top1, mut top3) = (0usize, 0usize);
+    let mut pre = Preprocessor::default();
+    let mut tensor = Vec::new();
+    for i in 0..source.len() {
+        let sample = source.load(i)?;
+        let image = &sample.image;
+        let full = Rect { x: 0, y: 0, width: image.width as i32, height: image.height as i32 };
+        pre.prepare(&model.meta.input, image.pixels(), full, &mut tensor);
+        let probs = model.run(&tensor)?;
+        let truth = mapping[sample.label];
+        let rank = probs.iter().filter(|&&p| p > probs[truth]).count();
+        top1 += usize::from(rank == 0);
+        top3 += usize::from(rank < 3);
+        let predicted = argmax(&probs);
+        confusion[truth][predicted] += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let mut classes: Vec<ClassReport> = mapping
+        .iter()
+        .map(|&t| {
+            let row = &confusion[t];
+            let samples = row.iter().sum::<u64>() as usize;
+            let confused_with = row
+                .iter()
+                .enumerate()
+                .filter(|&(p, &c)| p != t && c > 0)
+                .max_by_key(|&(p, &c)| (c, std::cmp::Reverse(p)))
+                .map(|(p, &c)| (labels[p].clone(), c));
+            ClassReport {
+                label: labels[t].clone(),
+                samples,
+                top1: row[t] as f64 / samples.max(1) as f64,
+                confused_with,
+            }
+        })
+        .collect();
+    classes.sort_by(|a, b| a.top1.total_cmp(&b.top1).then_with(|| a.label.cmp(&b.label)));
+    let n = source.len();
+    Ok(EvalReport {
+        n,
+        top1: top1 as f64 / n as f64,
+        top3: top3 as f64 / n as f64,
+        classes,
+        confusion,
+        labels,
+    })
+}
+
+fn argmax(values: &[f32]) -> usize {
+    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
+}
+
+impl EvalReport {
+    /// Writes the confusion image when the model has few enough classes; returns whether it did.
+    pub fn draw_confusion(&self, path: &Path) -> Result<bool, plot::PlotError> {
+        if self.labels.len() > CONFUSION_MAX_CLASSES {
+            return Ok(false);
+        }
+        plot::confusion(path, &self.labels, &self.confusion)?;
+        Ok(true)
+    }
+
+    /// The `--json` line.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({"n": self.n, "top1": self.top1, "top3": self.top3})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_takes_the_first_of_equal_maxima() {
+        assert_eq!(argmax(&[0.1, 0.7, 0.7, 0.2]), 1);
+        assert_eq!(argmax(&[1.0]), 0);
+    }
+}

@@ -1,0 +1,489 @@
+//! `lookout-tools export`: the trained network as an ONNX file the Pi can run, checked before
+//! it is written.
+//!
+//! The graph is built node by node from the same [`Layer`] list the network was trained
+//! with (`tract_onnx::pb` types, prost-encoded): opset 13, batch dimension `N` dynamic,
+//! softmax at the end, and lookout's metadata (`lookout.task`, `lookout.labels`,
+//! `lookout.input`, `lookout.trained_on`, `lookout.metrics`, `lookout.created`).
+//! Then the bytes are loaded by the runtime's own loader (tract, with all its metadata
+//! checks) and by ONNX Runtime, both run the saved validation inputs, and both must match
+//! tch's probabilities within [`TOLERANCE`]. Only then is the file written (temp + rename),
+//! so a bad export never replaces a good model.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use lookout::model::Model;
+use lookout::preprocess::InputSpec;
+use prost::Message;
+use tch::nn::ModuleT;
+use tch::{Device, Kind, Tensor};
+use tract_onnx::pb;
+
+use crate::checkpoint::{self, CheckpointError, TrainState};
+use crate::nets::{Arch, Layer, Net, BN_EPS};
+
+/// Largest difference allowed between tch's and an engine's output probabilities.
+pub const TOLERANCE: f32 = 1e-4;
+
+const OPSET: i64 = 13;
+const IR_VERSION: i64 = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("weight {0} is missing from the checkpoint")]
+    MissingWeight(String),
+    #[error("torch: {0}")]
+    Torch(#[from] tch::TchError),
+    #[error("{engine} disagrees with tch: largest difference {diff:e} on sample {sample} (allowed {TOLERANCE:e}); nothing was written")]
+    Mismatch { engine: &'static str, diff: f32, sample: usize },
+    #[error("tract cannot load the exported model: {0}; nothing was written")]
+    Tract(String),
+    #[error("ONNX Runtime: {0}; nothing was written")]
+    Ort(String),
+    #[error("{path}: no verification inputs (verify.safetensors) in the run folder")]
+    NoVerifyInputs { path: PathBuf },
+}
+
+/// The metadata written into the file.
+#[derive(Debug, Clone)]
+pub struct ExportMeta {
+    pub labels: Vec<String>,
+    pub input: InputSpec,
+    pub trained_on: String,
+    pub metrics: serde_json::Value,
+    pub created: String,
+}
+
+/// Builds the ONNX model of a classifier `arch` with `weights` (named as in the var store).
+pub fn classifier_onnx(
+    arch: &Arch,
+    weights: &[(String, Tensor)],
+    meta: &ExportMeta,
+) -> Result<pb::ModelProto, ExportError> {
+    let mut g = GraphBuilder { weights, nodes: Vec::new(), initializers: Vec::new(), next: 0 };
+    let mut x = "input".to_string();
+    for layer in &arch.layers {
+        x = match *layer {
+            Layer::Conv { name, k, stride, pad, bias, .. } => {
+                let mut inputs = vec![x, g.init(&format!("{name}.weight"))?];
+                if bias {
+                    inputs.push(g.init(&format!("{name}.bias"))?);
+                }
+                let attrs = vec![
+                    ints("kernel_shape", &[k, k]),
+                    ints("strides", &[stride, stride]),
+                    ints("pads", &[pad, pad, pad, pad]),
+                    ints("dilations", &[1, 1]),
+                    int("group", 1),
+                ];
+                g.node("Conv", inputs, attrs)
+            }
+            Layer::BatchNorm { name } => {
+                let mut inputs = vec![x];
+                for part in ["weight", "bias", "running_mean", "running_var"] {
+                    inputs.push(g.init(&format!("{name}.{part}"))?);
+                }
+                g.node("BatchNormalization", inputs, vec![float("epsilon", BN_EPS as f32)])
+            }
+            Layer::Relu => g.node("Relu", vec![x], vec![]),
+            Layer::MaxPool { k, stride } => g.node(
+                "MaxPool",
+                vec![x],
+                vec![ints("kernel_shape", &[k, k]), ints("strides", &[stride, stride])],
+            ),
+            Layer::GlobalAvgPool => {
+                let pooled = g.node("GlobalAveragePool", vec![x], vec![]);
+                g.node("Flatten", vec![pooled], vec![int("axis", 1)])
+            }
+            Layer::Dropout(_) => x,
+            Layer::Linear { name, .. } => {
+                let inputs =
+                    vec![x, g.init(&format!("{name}.weight"))?, g.init(&format!("{name}.bias"))?];
+                g.node("Gemm", inputs, vec![int("transB", 1)])
+            }
+        };
+    }
+    g.nodes.push(pb::NodeProto {
+        input: vec![x],
+        output: vec!["probs".into()],
+        name: "softmax".into(),
+        op_type: "Softmax".into(),
+        attribute: vec![int("axis", 1)],
+        ..Default::default()
+    });
+    let input = &meta.input;
+    let graph = pb::GraphProto {
+        name: "lookout".into(),
+        node: g.nodes,
+        initializer: g.initializers,
+        input: vec![value_info(
+            "input",
+            &[
+                Dim::Batch,
+                Dim::Fixed(input.channels as i64),
+                Dim::Fixed(input.height as i64),
+                Dim::Fixed(input.width as i64),
+            ],
+        )],
+        output: vec![value_info("probs", &[Dim::Batch, Dim::Fixed(meta.labels.len() as i64)])],
+        ..Default::default()
+    };
+    let props = [
+        ("lookout.task", "classify".to_string()),
+        ("lookout.labels", serde_json::to_string(&meta.labels).expect("labels serialise")),
+        ("lookout.input", serde_json::to_string(&meta.input).expect("input spec serialises")),
+        ("lookout.trained_on", meta.trained_on.clone()),
+        ("lookout.metrics", meta.metrics.to_string()),
+        ("lookout.created", meta.created.clone()),
+    ];
+    Ok(pb::ModelProto {
+        ir_version: IR_VERSION,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        producer_name: "lookout-tools".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        graph: Some(graph),
+        metadata_props: props
+            .into_iter()
+            .map(|(key, value)| pb::StringStringEntryProto { key: key.into(), value })
+            .collect(),
+        ..Default::default()
+    })
+}
+
+struct GraphBuilder<'a> {
+    weights: &'a [(String, Tensor)],
+    nodes: Vec<pb::NodeProto>,
+    initializers: Vec<pb::TensorProto>,
+    next: usize,
+}
+
+impl GraphBuilder<'_> {
+    /// Adds the named weight as an initializer (once) and returns its name.
+    fn init(&mut self, name: &str) -> Result<String, ExportError> {
+        if !self.initializers.iter().any(|t| t.name == name) {
+            let (_, tensor) = self
+                .weights
+                .iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| ExportError::MissingWeight(name.to_string()))?;
+            let tensor = tensor.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
+            let data = Vec::<f32>::try_from(tensor.flatten(0, -1))?;
+            self.initializers.push(pb::TensorProto {
+                name: name.to_string(),
+                dims: tensor.size(),
+                data_type: pb::tensor_proto::DataType::Float as i32,
+                raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                ..Default::default()
+            });
+        }
+        Ok(name.to_string())
+    }
+
+    fn node(&mut self, op: &str, input: Vec<String>, attribute: Vec<pb::AttributeProto>) -> String {
+        let output = format!("{}_{}", op.to_ascii_lowercase(), self.next);
+        self.next += 1;
+        self.nodes.push(pb::NodeProto {
+            input,
+            output: vec![output.clone()],
+            name: output.clone(),
+            op_type: op.into(),
+            attribute,
+            ..Default::default()
+        });
+        output
+    }
+}
+
+fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, value: i64) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i: value,
+        ..Default::default()
+    }
+}
+
+fn float(name: &str, value: f32) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Float as i32,
+        f: value,
+        ..Default::default()
+    }
+}
+
+enum Dim {
+    Batch,
+    Fixed(i64),
+}
+
+fn value_info(name: &str, dims: &[Dim]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{dimension::Value, Dimension};
+    let dim = dims
+        .iter()
+        .map(|d| Dimension {
+            value: Some(match d {
+                Dim::Batch => Value::DimParam("N".into()),
+                Dim::Fixed(v) => Value::DimValue(*v),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// How the exported file compared with tch.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub samples: usize,
+    pub tract_max_diff: f32,
+    /// `Ok(largest difference)`, or why ONNX Runtime was not run.
+    pub ort: Result<f32, String>,
+}
+
+/// Which engines must agree with tch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrtCheck {
+    /// Run ONNX Runtime when `ORT_DYLIB_PATH` is set; a library that fails to load is an error.
+    WhenConfigured,
+    /// Leave ONNX Runtime out.
+    Skip,
+}
+
+/// Runs `bytes` with tract (through the runtime's loader) and ONNX Runtime on `inputs`
+/// (`[n, C, H, W]`) and compares with `expected` (`[n, classes]`).
+pub fn verify(
+    bytes: &[u8],
+    name: &Path,
+    inputs: &Tensor,
+    expected: &Tensor,
+    ort_check: OrtCheck,
+) -> Result<Verification, ExportError> {
+    let n = inputs.size()[0] as usize;
+    let per_sample = inputs.numel() / n.max(1);
+    let flat_inputs = Vec::<f32>::try_from(inputs.to_kind(Kind::Float).flatten(0, -1))?;
+    let flat_expected = Vec::<f32>::try_from(expected.to_kind(Kind::Float).flatten(0, -1))?;
+    let classes = flat_expected.len() / n.max(1);
+
+    let model = Model::from_bytes(bytes, name).map_err(|e| ExportError::Tract(e.to_string()))?;
+    let mut tract_max_diff = 0f32;
+    for i in 0..n {
+        let got = model
+            .run(&flat_inputs[i * per_sample..(i + 1) * per_sample])
+            .map_err(|e| ExportError::Tract(e.to_string()))?;
+        let diff = max_diff(&got, &flat_expected[i * classes..(i + 1) * classes]);
+        if diff > TOLERANCE || diff.is_nan() {
+            return Err(ExportError::Mismatch { engine: "tract", diff, sample: i });
+        }
+        tract_max_diff = tract_max_diff.max(diff);
+    }
+
+    let ort =
+        match ort_check {
+            OrtCheck::Skip => Err("skipped (--no-ort)".to_string()),
+            OrtCheck::WhenConfigured => match std::env::var_os("ORT_DYLIB_PATH") {
+                None => Err("skipped: ORT_DYLIB_PATH is not set (source scripts/libtorch-env.sh)"
+                    .to_string()),
+                Some(lib) => {
+                    let got = run_ort(Path::new(&lib), bytes, inputs.size(), flat_inputs.clone())?;
+                    let mut worst = 0f32;
+                    for i in 0..n {
+                        let diff = max_diff(
+                            &got[i * classes..(i + 1) * classes],
+                            &flat_expected[i * classes..(i + 1) * classes],
+                        );
+                        if diff > TOLERANCE || diff.is_nan() {
+                            return Err(ExportError::Mismatch {
+                                engine: "ONNX Runtime",
+                                diff,
+                                sample: i,
+                            });
+                        }
+                        worst = worst.max(diff);
+                    }
+                    Ok(worst)
+                }
+            },
+        };
+    Ok(Verification { samples: n, tract_max_diff, ort })
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return f32::NAN;
+    }
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// ONNX Runtime's environment: one per process, loaded from `lib` the first time.
+fn ort_environment(lib: &Path) -> Result<&'static ort::environment::Environment, ExportError> {
+    static ENV: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let builder =
+            ort::init_from(lib).map_err(|e| format!("cannot load {}: {e}", lib.display()))?;
+        builder.with_name("lookout-tools").build().map_err(|e| format!("cannot start: {e}"))
+    })
+    .as_ref()
+    .map_err(|e| ExportError::Ort(e.clone()))
+}
+
+fn run_ort(
+    lib: &Path,
+    bytes: &[u8],
+    shape: Vec<i64>,
+    data: Vec<f32>,
+) -> Result<Vec<f32>, ExportError> {
+    let ort_err = |e: ort::Error| ExportError::Ort(e.to_string());
+    let env = ort_environment(lib)?;
+    let mut session = ort::session::Session::builder(env)
+        .map_err(ort_err)?
+        .commit_from_memory(bytes)
+        .map_err(ort_err)?;
+    let input = ort::value::Tensor::from_array((shape, data)).map_err(ort_err)?;
+    let outputs = session.run(ort::inputs![input]).map_err(ort_err)?;
+    let (_, values) = outputs[0].try_extract_tensor::<f32>().map_err(ort_err)?;
+    Ok(values.to_vec())
+}
+
+/// What `export_run` did.
+#[derive(Debug)]
+pub struct ExportReport {
+    pub out: PathBuf,
+    pub bytes: usize,
+    pub verification: Verification,
+    pub meta: ExportMeta,
+}
+
+/// Exports the best weights of the training run in `run_dir` to `out`.
+pub fn export_run(
+    run_dir: &Path,
+    out: &Path,
+    ort_check: OrtCheck,
+) -> Result<ExportReport, ExportError> {
+    let state = TrainState::load(run_dir)?;
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let arch = Arch::for_task(state.task, state.in_channels, state.labels.len() as i64);
+    let net = Net::new(&vs.root(), &arch);
+    let best = run_dir.join(checkpoint::BEST);
+    let weights_path = if best.exists() { best } else { run_dir.join(checkpoint::LAST) };
+    checkpoint::restore(&vs, &checkpoint::load_tensors(&weights_path)?, &weights_path)?;
+
+    let verify_path = run_dir.join(checkpoint::VERIFY);
+    if !verify_path.exists() {
+        return Err(ExportError::NoVerifyInputs { path: run_dir.to_path_buf() });
+    }
+    let inputs = checkpoint::load_tensors(&verify_path)?
+        .into_iter()
+        .find(|(n, _)| n == "inputs")
+        .map(|(_, t)| t)
+        .ok_or_else(|| ExportError::NoVerifyInputs { path: run_dir.to_path_buf() })?;
+    let expected = tch::no_grad(|| net.forward_t(&inputs, false).softmax(-1, Kind::Float));
+
+    let best_epoch = state.best_epoch.and_then(|e| state.history.get(e - 1));
+    let metrics = serde_json::json!({
+        "epoch": state.best_epoch,
+        "val_samples": state.val_samples,
+        "val_top1": best_epoch.map(|m| m.val_top1),
+        "val_top3": best_epoch.map(|m| m.val_top3),
+        "val_loss": best_epoch.map(|m| m.val_loss),
+    });
+    let meta = ExportMeta {
+        labels: state.labels.clone(),
+        input: state.input.clone(),
+        trained_on: format!(
+            "lookout-tools {} train --task {} --data {} --seed {} ({} training samples, {} epochs)",
+            env!("CARGO_PKG_VERSION"),
+            serde_json::to_value(state.task)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            state.data,
+            state.seed,
+            state.train_samples,
+            state.epochs_done
+        ),
+        metrics: strip_nan(metrics),
+        created: utc_now(),
+    };
+    let weights = checkpoint::named_variables(&vs);
+    let bytes = classifier_onnx(&arch, &weights, &meta)?.encode_to_vec();
+    let verification = verify(&bytes, out, &inputs, &expected, ort_check)?;
+    checkpoint::write_atomic(out, &bytes)?;
+    Ok(ExportReport { out: out.to_path_buf(), bytes: bytes.len(), verification, meta })
+}
+
+/// JSON has no NaN (a run without validation data has none): those become null.
+fn strip_nan(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            serde_json::Value::Object(map.into_iter().map(|(k, v)| (k, strip_nan(v))).collect())
+        }
+        serde_json::Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => {
+            serde_json::Value::Null
+        }
+        other => other,
+    }
+}
+
+/// The current time as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format_utc(secs)
+}
+
+fn format_utc(secs: u64) -> String {
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting_matches_known_instants() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_utc(1_795_350_896), "2026-11-22T12:34:56Z");
+    }
+}

@@ -1,0 +1,291 @@
+//! `lookout-tools`: train, export, evaluate, extract faces. Thin: flags → library calls.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use lookout::cascade::{self, DetectParams, Detector};
+use lookout_tools::dataset::folder::FolderSource;
+use lookout_tools::dataset::gnt_set::GntSource;
+use lookout_tools::dataset::Source;
+use lookout_tools::eval;
+use lookout_tools::export::{self, OrtCheck};
+use lookout_tools::faces::{self, ExtractOptions};
+use lookout_tools::nets::TrainTask;
+use lookout_tools::train::{self, TrainOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "lookout-tools",
+    version,
+    about = "Datasets, training, ONNX export and evaluation for lookout"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model; the run folder gets checkpoints, metrics.csv and curves.png.
+    Train(TrainArgs),
+    /// Write the best weights of a run as a verified ONNX model.
+    Export(ExportArgs),
+    /// Measure an exported model on a dataset through the runtime's code.
+    Eval(EvalArgs),
+    /// Crop the faces found in photos (64×64 squares) for a face dataset.
+    ExtractFaces(ExtractArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    #[arg(long, value_enum)]
+    task: TrainTask,
+    /// Folder-per-class images, or .gnt file(s) for hanzi.
+    #[arg(long, value_name = "PATH")]
+    data: PathBuf,
+    /// Run folder (created).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    device: DeviceArg,
+    /// Continue the run in --out from its last finished epoch.
+    #[arg(long)]
+    resume: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Share of samples held out for validation (decided per file, stable across runs).
+    #[arg(long, default_value_t = 0.15)]
+    val_split: f64,
+    /// Stop after this many epochs without a better validation top-1.
+    #[arg(long, default_value_t = 8)]
+    patience: usize,
+    /// Loader threads [default: number of cores].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Input channels for face/classify models: 3 (RGB) or 1 (gray).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
+    channels: u32,
+    /// No progress bar or per-epoch lines.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// The training run folder (or any file in it).
+    #[arg(long, value_name = "RUN")]
+    checkpoint: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Do not compare with ONNX Runtime (tract is always checked).
+    #[arg(long)]
+    no_ort: bool,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Folder-per-class images.
+    #[arg(long, value_name = "DIR", conflicts_with = "gnt", required_unless_present = "gnt")]
+    data: Option<PathBuf>,
+    /// A .gnt file or a folder of them.
+    #[arg(long, value_name = "PATH")]
+    gnt: Option<PathBuf>,
+    /// Confusion matrix image (models with at most 50 classes) [default: <model>.confusion.png].
+    #[arg(long, value_name = "PNG")]
+    confusion: Option<PathBuf>,
+    /// Print the worst classes (this many).
+    #[arg(long, default_value_t = 10)]
+    worst: usize,
+    /// End with one JSON line: {"n", "top1", "top3"}.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct ExtractArgs {
+    /// A photo or a folder of photos (searched recursively).
+    #[arg(long = "in", value_name = "PHOTOS")]
+    input: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Side of the square crops in pixels.
+    #[arg(long, default_value_t = 64)]
+    size: u32,
+    /// Cascade XML [default: the built-in haarcascade_frontalface_default.xml].
+    #[arg(long, value_name = "FILE")]
+    cascade: Option<PathBuf>,
+    #[arg(long, default_value_t = 1.1)]
+    scale_factor: f64,
+    #[arg(long, default_value_t = 5)]
+    min_neighbors: u32,
+    /// Smallest face kept, in pixels.
+    #[arg(long, default_value_t = 24)]
+    min_face: u32,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => run_train(args),
+        Command::Export(args) => run_export(args),
+        Command::Eval(args) => run_eval(args),
+        Command::ExtractFaces(args) => run_extract(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("lookout-tools: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    if !(0.0..1.0).contains(&args.val_split) {
+        bail!("--val-split must be in [0, 1), got {}", args.val_split);
+    }
+    if args.channels == 2 {
+        bail!("--channels must be 1 or 3");
+    }
+    let device = match args.device {
+        DeviceArg::Cpu => tch::Device::Cpu,
+        DeviceArg::Auto => tch::Device::cuda_if_available(),
+        DeviceArg::Cuda if tch::Cuda::is_available() => tch::Device::Cuda(0),
+        DeviceArg::Cuda => bail!("--device cuda: no CUDA device is visible to libtorch (is the CUDA build of libtorch linked? see README)"),
+    };
+    let workers =
+        args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    eprintln!("training {:?} on {device:?}", args.task);
+    let summary = train::train(&TrainOptions {
+        task: args.task,
+        data: args.data,
+        out: args.out,
+        epochs: args.epochs,
+        batch: args.batch.max(1),
+        lr: args.lr,
+        device,
+        resume: args.resume,
+        seed: args.seed,
+        val_split: args.val_split,
+        patience: args.patience.max(1),
+        workers,
+        channels: args.channels,
+        quiet: args.quiet,
+    })?;
+    let state = &summary.state;
+    println!(
+        "{}: {} epochs{}, best validation top-1 {:.4} at epoch {}",
+        summary.out.display(),
+        state.epochs_done,
+        if state.stopped_early { " (stopped early)" } else { "" },
+        state.best_val_top1,
+        state.best_epoch.unwrap_or(0)
+    );
+    Ok(())
+}
+
+fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    let run = if args.checkpoint.is_file() {
+        args.checkpoint.parent().map(PathBuf::from).unwrap_or_default()
+    } else {
+        args.checkpoint.clone()
+    };
+    let check = if args.no_ort { OrtCheck::Skip } else { OrtCheck::WhenConfigured };
+    let report = export::export_run(&run, &args.out, check)
+        .with_context(|| format!("export of {}", run.display()))?;
+    let v = &report.verification;
+    println!(
+        "{}: {} bytes, {} labels; tract matches tch within {:.1e} on {} samples",
+        report.out.display(),
+        report.bytes,
+        report.meta.labels.len(),
+        v.tract_max_diff,
+        v.samples
+    );
+    match &v.ort {
+        Ok(diff) => println!("ONNX Runtime matches tch within {diff:.1e}"),
+        Err(why) => eprintln!("warning: ONNX Runtime check {why}"),
+    }
+    Ok(())
+}
+
+fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    let source: Arc<dyn Source> = match (&args.data, &args.gnt) {
+        (Some(dir), _) => Arc::new(FolderSource::open(dir)?),
+        (None, Some(gnt)) => Arc::new(GntSource::open(gnt)?),
+        (None, None) => bail!("give --data or --gnt"),
+    };
+    let report = eval::evaluate(&args.model, source, args.json)?;
+    println!(
+        "{}: {} samples, top-1 {:.4}, top-3 {:.4}",
+        args.model.display(),
+        report.n,
+        report.top1,
+        report.top3
+    );
+    println!("worst classes:");
+    for class in report.classes.iter().take(args.worst) {
+        let confused = match &class.confused_with {
+            Some((label, count)) => format!(", most often taken for {label} ({count})"),
+            None => String::new(),
+        };
+        println!("  {}: {:.3} of {}{confused}", class.label, class.top1, class.samples);
+    }
+    let png = args.confusion.unwrap_or_else(|| args.model.with_extension("confusion.png"));
+    match report.draw_confusion(&png) {
+        Ok(true) => println!("confusion matrix: {}", png.display()),
+        Ok(false) => println!(
+            "({} classes: no confusion image above {})",
+            report.labels.len(),
+            eval::CONFUSION_MAX_CLASSES
+        ),
+        Err(e) => eprintln!("warning: {}: {e}", png.display()),
+    }
+    if args.json {
+        println!("{}", report.json());
+    }
+    Ok(())
+}
+
+fn run_extract(args: ExtractArgs) -> anyhow::Result<()> {
+    let params = DetectParams {
+        scale_factor: args.scale_factor,
+        min_neighbors: args.min_neighbors,
+        ..Default::default()
+    };
+    params.validate().context("--scale-factor")?;
+    if !(8..=1024).contains(&args.size) {
+        bail!("--size must be 8..=1024 pixels, got {}", args.size);
+    }
+    let detector = Detector::new(cascade::load_or_default(args.cascade.as_deref())?);
+    let options = ExtractOptions { side: args.size, params, min_face: args.min_face };
+    let report = faces::extract_faces(&detector, &args.input, &args.out, &options)?;
+    for problem in &report.unreadable {
+        eprintln!("warning: skipped {problem}");
+    }
+    println!(
+        "{} faces from {} photos written to {}",
+        report.faces,
+        report.photos,
+        args.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,398 @@
+//! `lookout-tools train`: AdamW with a cosine schedule, per-epoch validation (loss, top-1,
+//! top-3), early stopping, checkpoints that `--resume` continues exactly, a progress bar,
+//! `metrics.csv` and `curves.png`.
+//!
+//! Determinism: the data order and every augmentation are drawn from the seed and the epoch
+//! ([`crate::dataset::augment::Rng`]); torch's generator (dropout, initial weights) is
+//! re-seeded from the same pair at the start of each epoch. A resumed run therefore computes
+//! the same weights as an uninterrupted one on the same machine and thread count.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use lookout::preprocess::{Fit, InputSpec, TensorLayout};
+use tch::nn::ModuleT;
+use tch::{Device, Kind, Tensor};
+
+use crate::checkpoint::{self, AdamW, CheckpointError, EpochMetrics, TrainState};
+use crate::dataset::augment::Augment;
+use crate::dataset::loader::{Batch, EpochLoader, LoaderConfig};
+use crate::dataset::{self, DatasetError, Source};
+use crate::nets::{Arch, Net, TrainTask};
+use crate::plot;
+
+/// How many preprocessed validation inputs `verify.safetensors` keeps for `export`.
+const VERIFY_SAMPLES: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub task: TrainTask,
+    pub data: PathBuf,
+    pub out: PathBuf,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub device: Device,
+    pub resume: bool,
+    pub seed: u64,
+    pub val_split: f64,
+    pub patience: usize,
+    pub workers: usize,
+    /// Input channels for face/classify models (hanzi is always gray).
+    pub channels: u32,
+    pub quiet: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("{0}")]
+    Resume(String),
+    #[error("{data}: {reason}")]
+    Data { data: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("torch: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// What each task feeds its network.
+pub fn input_spec(task: TrainTask, channels: u32) -> InputSpec {
+    let (channels, fit) = match task {
+        TrainTask::Face => (channels, Fit::PadSquare),
+        TrainTask::Classify => (channels, Fit::Stretch),
+        TrainTask::Hanzi => (1, Fit::InkBox),
+    };
+    InputSpec {
+        width: 64,
+        height: 64,
+        channels,
+        layout: TensorLayout::Nchw,
+        scale: 1.0 / 255.0,
+        mean: vec![0.5; channels as usize],
+        std: vec![0.5; channels as usize],
+        fit,
+    }
+}
+
+pub fn augment_for(task: TrainTask) -> Augment {
+    match task {
+        TrainTask::Face => Augment::Face,
+        TrainTask::Hanzi => Augment::Character,
+        TrainTask::Classify => Augment::Photo,
+    }
+}
+
+/// Opens the dataset at `data`: a folder of `.gnt` files or one `.gnt` file for hanzi,
+/// folder-per-class images otherwise.
+pub fn open_source(task: TrainTask, data: &Path) -> Result<Arc<dyn Source>, DatasetError> {
+    let is_gnt = data.extension().is_some_and(|e| e == "gnt")
+        || (task == TrainTask::Hanzi && data.is_dir() && dataset::gnt_set::contains_gnt(data));
+    if is_gnt {
+        Ok(Arc::new(dataset::gnt_set::GntSource::open(data)?))
+    } else {
+        Ok(Arc::new(dataset::folder::FolderSource::open(data)?))
+    }
+}
+
+/// The result of a run, for the command line to print.
+#[derive(Debug)]
+pub struct TrainSummary {
+    pub state: TrainState,
+    pub out: PathBuf,
+}
+
+pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
+    let source = open_source(options.task, &options.data)?;
+    let (train_idx, val_idx) = dataset::split(source.as_ref(), options.val_split, options.seed);
+    if train_idx.is_empty() {
+        return Err(TrainError::Data {
+            data: options.data.clone(),
+            reason: "no training samples".into(),
+        });
+    }
+    let out = &options.out;
+    std::fs::create_dir_all(out).map_err(|source| TrainError::Io { path: out.clone(), source })?;
+
+    let spec = input_spec(options.task, options.channels);
+    let classes = source.labels().len() as i64;
+    let mut state = if options.resume {
+        let state = TrainState::load(out)?;
+        check_resumable(&state, options, source.labels())?;
+        TrainState { epochs: options.epochs, ..state }
+    } else {
+        TrainState {
+            task: options.task,
+            data: options.data.display().to_string(),
+            labels: source.labels().to_vec(),
+            input: spec.clone(),
+            in_channels: spec.channels as i64,
+            epochs: options.epochs,
+            batch: options.batch,
+            lr: options.lr,
+            seed: options.seed,
+            val_split: options.val_split,
+            patience: options.patience,
+            train_samples: train_idx.len(),
+            val_samples: val_idx.len(),
+            epochs_done: 0,
+            steps_done: 0,
+            best_epoch: None,
+            best_val_top1: -1.0,
+            history: Vec::new(),
+            stopped_early: false,
+        }
+    };
+
+    tch::manual_seed(options.seed as i64);
+    let mut vs = tch::nn::VarStore::new(options.device);
+    let arch = Arch::for_task(state.task, state.in_channels, classes);
+    let net = Net::new(&vs.root(), &arch);
+    let mut opt = AdamW::new(&vs, 1e-4);
+    if options.resume {
+        let path = out.join(checkpoint::LAST);
+        let tensors = checkpoint::load_tensors(&path)?;
+        checkpoint::restore(&vs, &tensors, &path)?;
+        opt.restore(&tensors, &path)?;
+    } else {
+        save_verify_inputs(&source, &val_idx, &train_idx, &state, out)?;
+    }
+
+    let loader = |augment, shuffle_buffer| LoaderConfig {
+        spec: state.input.clone(),
+        batch: state.batch,
+        workers: options.workers,
+        queue: 2 * state.batch.max(8),
+        shuffle_buffer,
+        augment,
+        seed: state.seed,
+    };
+    let train_cfg = loader(augment_for(state.task), 8 * state.batch.max(32));
+    let val_cfg = loader(Augment::None, 0);
+    let steps_per_epoch = train_idx.len().div_ceil(state.batch) as u64;
+    let total_steps = steps_per_epoch * state.epochs as u64;
+
+    while state.epochs_done < state.epochs && !state.stopped_early {
+        let epoch = state.epochs_done + 1;
+        tch::manual_seed((state.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9)) as i64);
+        let started = Instant::now();
+        let bar = progress(options.quiet, steps_per_epoch, epoch, state.epochs);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0i64, 0usize);
+        let mut lr = state.lr;
+        for batch in EpochLoader::new(source.clone(), &train_idx, epoch as u64, &train_cfg) {
+            let batch = batch?;
+            lr = cosine_lr(state.lr, state.steps_done, total_steps);
+            let (xs, ys) = tensors(&batch, &state.input, options.device);
+            let logits = net.forward_t(&xs, true);
+            let loss = logits.cross_entropy_for_logits(&ys);
+            opt.zero_grad();
+            loss.backward();
+            opt.step(lr);
+            state.steps_done += 1;
+            let n = batch.len();
+            loss_sum += loss.double_value(&[]) * n as f64;
+            correct += logits.argmax(-1, false).eq_tensor(&ys).sum(Kind::Int64).int64_value(&[]);
+            seen += n;
+            let rate = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "loss {:.4} acc {:.3} {:.0} samples/s",
+                loss_sum / seen as f64,
+                correct as f64 / seen as f64,
+                rate
+            ));
+            bar.inc(1);
+        }
+        let samples_per_s = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let (val_loss, val_top1, val_top3) = if val_idx.is_empty() {
+            (f64::NAN, correct as f64 / seen.max(1) as f64, f64::NAN)
+        } else {
+            evaluate(&net, &source, &val_idx, epoch as u64, &val_cfg, options.device)?
+        };
+        bar.finish_and_clear();
+        let metrics = EpochMetrics {
+            epoch,
+            lr,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_top1: correct as f64 / seen.max(1) as f64,
+            val_loss,
+            val_top1,
+            val_top3,
+            samples_per_s,
+        };
+        if !options.quiet {
+            eprintln!(
+                "epoch {epoch}/{}: train loss {:.4} top-1 {:.4} | val loss {:.4} top-1 {:.4} top-3 {:.4} | {:.0} samples/s",
+                state.epochs, metrics.train_loss, metrics.train_top1, val_loss, val_top1, val_top3, samples_per_s
+            );
+        }
+        state.history.push(metrics);
+        state.epochs_done = epoch;
+        if val_top1 > state.best_val_top1 {
+            state.best_val_top1 = val_top1;
+            state.best_epoch = Some(epoch);
+            checkpoint::save_tensors(
+                &out.join(checkpoint::BEST),
+                &checkpoint::named_variables(&vs),
+            )?;
+        } else if epoch - state.best_epoch.unwrap_or(0) >= state.patience {
+            state.stopped_early = true;
+        }
+        let mut last = checkpoint::named_variables(&vs);
+        last.extend(opt.state());
+        checkpoint::save_tensors(&out.join(checkpoint::LAST), &last)?;
+        state.save(out)?;
+        write_metrics_csv(&out.join("metrics.csv"), &state.history)?;
+        if let Err(e) = plot::training_curves(&out.join("curves.png"), &state.history) {
+            eprintln!(
+                "warning: {}: cannot draw the training curves: {e}",
+                out.join("curves.png").display()
+            );
+        }
+    }
+    vs.freeze();
+    Ok(TrainSummary { state, out: out.clone() })
+}
+
+fn check_resumable(
+    state: &TrainState,
+    options: &TrainOptions,
+    labels: &[String],
+) -> Result<(), TrainError> {
+    let out = options.out.display();
+    if state.task != options.task {
+        return Err(TrainError::Resume(format!(
+            "{out}: the checkpoint is a {:?} run, not {:?}",
+            state.task, options.task
+        )));
+    }
+    if state.labels != labels {
+        return Err(TrainError::Resume(format!(
+            "{out}: the dataset's classes changed since the checkpoint ({} then, {} now)",
+            state.labels.len(),
+            labels.len()
+        )));
+    }
+    if options.epochs < state.epochs_done {
+        return Err(TrainError::Resume(format!(
+            "{out}: --epochs {} is fewer than the {} epochs already done",
+            options.epochs, state.epochs_done
+        )));
+    }
+    Ok(())
+}
+
+/// Cosine decay from `lr` to `lr / 100` over the run.
+pub fn cosine_lr(lr: f64, step: u64, total: u64) -> f64 {
+    let t = (step as f64 / total.max(1) as f64).min(1.0);
+    let floor = lr / 100.0;
+    floor + 0.5 * (lr - floor) * (1.0 + (std::f64::consts::PI * t).cos())
+}
+
+pub fn tensors(batch: &Batch, spec: &InputSpec, device: Device) -> (Tensor, Tensor) {
+    let shape = [batch.len() as i64, spec.channels as i64, spec.height as i64, spec.width as i64];
+    let xs = Tensor::from_slice(&batch.inputs).view(shape).to_device(device);
+    let ys = Tensor::from_slice(&batch.labels).to_device(device);
+    (xs, ys)
+}
+
+/// Mean loss, top-1 and top-3 over `indices`, without augmentation.
+pub fn evaluate(
+    net: &Net,
+    source: &Arc<dyn Source>,
+    indices: &[usize],
+    epoch: u64,
+    config: &LoaderConfig,
+    device: Device,
+) -> Result<(f64, f64, f64), TrainError> {
+    let _guard = tch::no_grad_guard();
+    let (mut loss_sum, mut top1, mut top3, mut seen) = (0.0f64, 0i64, 0i64, 0usize);
+    for batch in EpochLoader::new(source.clone(), indices, epoch, config) {
+        let batch = batch?;
+        let (xs, ys) = tensors(&batch, &config.spec, device);
+        let logits = net.forward_t(&xs, false);
+        loss_sum += logits.cross_entropy_for_logits(&ys).double_value(&[]) * batch.len() as f64;
+        let k = logits.size()[1].min(3);
+        let (_, best) = logits.topk(k, -1, true, true);
+        let hits = best.eq_tensor(&ys.unsqueeze(1));
+        top1 += hits.narrow(1, 0, 1).sum(Kind::Int64).int64_value(&[]);
+        top3 += hits.sum(Kind::Int64).int64_value(&[]);
+        seen += batch.len();
+    }
+    let n = seen.max(1) as f64;
+    Ok((loss_sum / n, top1 as f64 / n, top3 as f64 / n))
+}
+
+fn save_verify_inputs(
+    source: &Arc<dyn Source>,
+    val_idx: &[usize],
+    train_idx: &[usize],
+    state: &TrainState,
+    out: &Path,
+) -> Result<(), TrainError> {
+    let pool = if val_idx.is_empty() { train_idx } else { val_idx };
+    let picked: Vec<usize> = pool.iter().copied().take(VERIFY_SAMPLES).collect();
+    let config = LoaderConfig {
+        spec: state.input.clone(),
+        batch: picked.len().max(1),
+        workers: 1,
+        queue: 4,
+        shuffle_buffer: 0,
+        augment: Augment::None,
+        seed: state.seed,
+    };
+    if let Some(batch) = EpochLoader::new(source.clone(), &picked, 0, &config).next() {
+        let (xs, _) = tensors(&batch?, &state.input, Device::Cpu);
+        checkpoint::save_tensors(&out.join(checkpoint::VERIFY), &[("inputs".to_string(), xs)])?;
+    }
+    Ok(())
+}
+
+fn progress(quiet: bool, steps: u64, epoch: usize, epochs: usize) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(steps);
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({eta})")
+        .expect("valid template")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+    bar
+}
+
+fn write_metrics_csv(path: &Path, history: &[EpochMetrics]) -> Result<(), TrainError> {
+    let mut text =
+        String::from("epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top3,samples_per_s\n");
+    for m in history {
+        text.push_str(&format!(
+            "{},{:.6e},{:.6},{:.6},{:.6},{:.6},{:.6},{:.1}\n",
+            m.epoch,
+            m.lr,
+            m.train_loss,
+            m.train_top1,
+            m.val_loss,
+            m.val_top1,
+            m.val_top3,
+            m.samples_per_s
+        ));
+    }
+    checkpoint::write_atomic(path, text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_schedule_runs_from_lr_to_a_hundredth() {
+        assert!((cosine_lr(1e-3, 0, 100) - 1e-3).abs() < 1e-12);
+        assert!((cosine_lr(1e-3, 100, 100) - 1e-5).abs() < 1e-12);
+        assert!(cosine_lr(1e-3, 50, 100) < 1e-3 && cosine_lr(1e-3, 50, 100) > 1e-5);
+    }
+}
