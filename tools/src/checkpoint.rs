@@ -44,8 +44,10 @@ pub struct EpochMetrics {
     pub lr: f64,
     pub train_loss: f64,
     pub train_top1: f64,
+    #[serde(with = "non_finite_as_null")]
     pub val_loss: f64,
     pub val_top1: f64,
+    #[serde(with = "non_finite_as_null")]
     pub val_top3: f64,
     pub samples_per_s: f64,
 }
@@ -71,8 +73,28 @@ pub struct TrainState {
     pub steps_done: u64,
     pub best_epoch: Option<usize>,
     pub best_val_top1: f64,
+    /// Validation loss of the best epoch: breaks ties in top-1.
+    #[serde(with = "non_finite_as_null")]
+    pub best_val_loss: f64,
     pub history: Vec<EpochMetrics>,
     pub stopped_early: bool,
+}
+
+/// JSON has no NaN or infinity: they are written as null and read back as NaN.
+mod non_finite_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            s.serialize_f64(*value)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 impl TrainState {

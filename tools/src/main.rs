@@ -81,6 +81,9 @@ struct TrainArgs {
     /// Input channels for face/classify models: 3 (RGB) or 1 (gray).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
     channels: u32,
+    /// Stop after N epochs now, keeping the schedule of --epochs; continue with --resume.
+    #[arg(long, value_name = "N")]
+    pause_after: Option<usize>,
     /// No progress bar or per-epoch lines.
     #[arg(long)]
     quiet: bool,
@@ -188,6 +191,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         patience: args.patience.max(1),
         workers,
         channels: args.channels,
+        pause_after: args.pause_after,
         quiet: args.quiet,
     })?;
     let state = &summary.state;

@@ -42,6 +42,9 @@ pub struct TrainOptions {
     pub workers: usize,
     /// Input channels for face/classify models (hanzi is always gray).
     pub channels: u32,
+    /// Stop after this many epochs in this invocation (the schedule still spans `epochs`);
+    /// `--resume` continues later as if the run had not paused.
+    pub pause_after: Option<usize>,
     pub quiet: bool,
 }
 
@@ -144,6 +147,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
             steps_done: 0,
             best_epoch: None,
             best_val_top1: -1.0,
+            best_val_loss: f64::INFINITY,
             history: Vec::new(),
             stopped_early: false,
         }
@@ -177,7 +181,11 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let steps_per_epoch = train_idx.len().div_ceil(state.batch) as u64;
     let total_steps = steps_per_epoch * state.epochs as u64;
 
-    while state.epochs_done < state.epochs && !state.stopped_early {
+    let pause_at = options.pause_after.map(|n| state.epochs_done + n);
+    while state.epochs_done < state.epochs
+        && !state.stopped_early
+        && pause_at != Some(state.epochs_done)
+    {
         let epoch = state.epochs_done + 1;
         tch::manual_seed((state.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9)) as i64);
         let started = Instant::now();
@@ -232,8 +240,11 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         }
         state.history.push(metrics);
         state.epochs_done = epoch;
-        if val_top1 > state.best_val_top1 {
+        // NaN (no validation set, or a fresh run read back) never blocks an improvement.
+        let better_loss = !(val_loss >= state.best_val_loss);
+        if val_top1 > state.best_val_top1 || (val_top1 == state.best_val_top1 && better_loss) {
             state.best_val_top1 = val_top1;
+            state.best_val_loss = val_loss;
             state.best_epoch = Some(epoch);
             checkpoint::save_tensors(
                 &out.join(checkpoint::BEST),
