@@ -1,6 +1,7 @@
 //! lookout: an edge-vision runtime for the Raspberry Pi.
 //!
 //! - [`cascade`]: OpenCV-compatible Haar/LBP cascade detection ([`cascade::Detector`]).
+//! - [`ctc`]: decoding sequence models' output (greedy and prefix beam search).
 //! - [`imgproc`]: the image operations it rests on, bit-exact with OpenCV
 //!   ([`imgproc::GrayImage`], bilinear resize, integral images).
 //! - [`image_io`]: decoding image files into gray frames and drawing boxes on them.
@@ -10,6 +11,7 @@
 //!   ([`preprocess::InputSpec`], [`preprocess::Preprocessor`]).
 
 pub mod cascade;
+pub mod ctc;
 pub mod image_io;
 pub mod imgproc;
 pub mod model;

@@ -49,6 +49,9 @@ pub struct EpochMetrics {
     pub val_top1: f64,
     #[serde(with = "non_finite_as_null")]
     pub val_top3: f64,
+    /// Character error rate (sequence models).
+    #[serde(with = "non_finite_as_null", default = "nan")]
+    pub val_cer: f64,
     pub samples_per_s: f64,
 }
 
@@ -78,6 +81,10 @@ pub struct TrainState {
     pub best_val_loss: f64,
     pub history: Vec<EpochMetrics>,
     pub stopped_early: bool,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// JSON has no NaN or infinity: they are written as null and read back as NaN.

@@ -57,14 +57,17 @@ pub struct ExportMeta {
     pub created: String,
 }
 
-/// Builds the ONNX model of a classifier `arch` with `weights` (named as in the var store).
-pub fn classifier_onnx(
+/// Builds the ONNX model of `arch` with `weights` (named as in the var store). Classifiers
+/// map `input [N, C, H, W]` to `probs [N, classes]`; sequence models (with a
+/// [`Layer::ToSequence`]) take any width W and give `probs [N, T, blank + labels]`.
+pub fn model_onnx(
     arch: &Arch,
     weights: &[(String, Tensor)],
     meta: &ExportMeta,
 ) -> Result<pb::ModelProto, ExportError> {
     let mut g = GraphBuilder { weights, nodes: Vec::new(), initializers: Vec::new(), next: 0 };
     let mut x = "input".to_string();
+    let mut sequence = false;
     for layer in &arch.layers {
         x = match *layer {
             Layer::Conv { name, k, stride, pad, bias, .. } => {
@@ -89,16 +92,37 @@ pub fn classifier_onnx(
                 g.node("BatchNormalization", inputs, vec![float("epsilon", BN_EPS as f32)])
             }
             Layer::Relu => g.node("Relu", vec![x], vec![]),
-            Layer::MaxPool { k, stride } => g.node(
-                "MaxPool",
-                vec![x],
-                vec![ints("kernel_shape", &[k, k]), ints("strides", &[stride, stride])],
-            ),
+            Layer::MaxPool { k, stride } => {
+                g.node("MaxPool", vec![x], vec![ints("kernel_shape", &k), ints("strides", &stride)])
+            }
             Layer::GlobalAvgPool => {
                 let pooled = g.node("GlobalAveragePool", vec![x], vec![]);
                 g.node("Flatten", vec![pooled], vec![int("axis", 1)])
             }
+            Layer::ToSequence => {
+                sequence = true;
+                let axes = g.constant_i64("axes_height", &[2]);
+                let rows = g.node("Squeeze", vec![x, axes], vec![]);
+                g.node("Transpose", vec![rows], vec![ints("perm", &[2, 0, 1])])
+            }
+            Layer::BiLstm { name, hidden } => {
+                let w = g.lstm_weights(name, "weight_ih")?;
+                let r = g.lstm_weights(name, "weight_hh")?;
+                let b = g.lstm_biases(name)?;
+                let attrs = vec![int("hidden_size", hidden), string("direction", "bidirectional")];
+                // Y is [T, directions, N, hidden]; the next layers want [T, N, directions·hidden].
+                let y = g.node("LSTM", vec![x, w, r, b], attrs);
+                let y = g.node("Transpose", vec![y], vec![ints("perm", &[0, 2, 1, 3])]);
+                let shape = g.constant_i64("shape_merge_directions", &[0, 0, -1]);
+                g.node("Reshape", vec![y, shape], vec![])
+            }
             Layer::Dropout(_) => x,
+            Layer::Linear { name, .. } if sequence => {
+                let weight = g.transposed(&format!("{name}.weight"))?;
+                let product = g.node("MatMul", vec![x, weight], vec![]);
+                let bias = g.init(&format!("{name}.bias"))?;
+                g.node("Add", vec![product, bias], vec![])
+            }
             Layer::Linear { name, .. } => {
                 let inputs =
                     vec![x, g.init(&format!("{name}.weight"))?, g.init(&format!("{name}.bias"))?];
@@ -106,15 +130,30 @@ pub fn classifier_onnx(
             }
         };
     }
-    g.nodes.push(pb::NodeProto {
-        input: vec![x],
-        output: vec!["probs".into()],
-        name: "softmax".into(),
-        op_type: "Softmax".into(),
-        attribute: vec![int("axis", 1)],
-        ..Default::default()
-    });
     let input = &meta.input;
+    let classes = meta.labels.len() as i64 + i64::from(sequence);
+    let (task, width, output_dims) = if sequence {
+        let probs = g.node("Softmax", vec![x], vec![int("axis", 2)]);
+        g.nodes.push(pb::NodeProto {
+            input: vec![probs],
+            output: vec!["probs".into()],
+            name: "batch_first".into(),
+            op_type: "Transpose".into(),
+            attribute: vec![ints("perm", &[1, 0, 2])],
+            ..Default::default()
+        });
+        ("ctc", Dim::Named("W"), vec![Dim::Named("N"), Dim::Named("T"), Dim::Fixed(classes)])
+    } else {
+        g.nodes.push(pb::NodeProto {
+            input: vec![x],
+            output: vec!["probs".into()],
+            name: "softmax".into(),
+            op_type: "Softmax".into(),
+            attribute: vec![int("axis", 1)],
+            ..Default::default()
+        });
+        ("classify", Dim::Fixed(input.width as i64), vec![Dim::Named("N"), Dim::Fixed(classes)])
+    };
     let graph = pb::GraphProto {
         name: "lookout".into(),
         node: g.nodes,
@@ -122,17 +161,17 @@ pub fn classifier_onnx(
         input: vec![value_info(
             "input",
             &[
-                Dim::Batch,
+                Dim::Named("N"),
                 Dim::Fixed(input.channels as i64),
                 Dim::Fixed(input.height as i64),
-                Dim::Fixed(input.width as i64),
+                width,
             ],
         )],
-        output: vec![value_info("probs", &[Dim::Batch, Dim::Fixed(meta.labels.len() as i64)])],
+        output: vec![value_info("probs", &output_dims)],
         ..Default::default()
     };
     let props = [
-        ("lookout.task", "classify".to_string()),
+        ("lookout.task", task.to_string()),
         ("lookout.labels", serde_json::to_string(&meta.labels).expect("labels serialise")),
         ("lookout.input", serde_json::to_string(&meta.input).expect("input spec serialises")),
         ("lookout.trained_on", meta.trained_on.clone()),
@@ -161,25 +200,84 @@ struct GraphBuilder<'a> {
 }
 
 impl GraphBuilder<'_> {
+    fn weight(&self, name: &str) -> Result<Tensor, ExportError> {
+        let (_, tensor) = self
+            .weights
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| ExportError::MissingWeight(name.to_string()))?;
+        Ok(tensor.to_device(Device::Cpu).to_kind(Kind::Float).contiguous())
+    }
+
     /// Adds the named weight as an initializer (once) and returns its name.
     fn init(&mut self, name: &str) -> Result<String, ExportError> {
         if !self.initializers.iter().any(|t| t.name == name) {
-            let (_, tensor) = self
-                .weights
-                .iter()
-                .find(|(n, _)| n == name)
-                .ok_or_else(|| ExportError::MissingWeight(name.to_string()))?;
-            let tensor = tensor.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
-            let data = Vec::<f32>::try_from(tensor.flatten(0, -1))?;
+            let tensor = self.weight(name)?;
+            self.add_float(name, &tensor)?;
+        }
+        Ok(name.to_string())
+    }
+
+    /// A `[out, in]` linear weight as the `[in, out]` right operand of MatMul.
+    fn transposed(&mut self, name: &str) -> Result<String, ExportError> {
+        let t = self.weight(name)?.tr().contiguous();
+        let new_name = format!("{name}_t");
+        self.add_float(&new_name, &t)?;
+        Ok(new_name)
+    }
+
+    /// torch stacks LSTM gates as (input, forget, cell, output); ONNX as (input, output,
+    /// forget, cell).
+    fn onnx_gate_order(t: &Tensor) -> Tensor {
+        let gates = t.chunk(4, 0);
+        Tensor::cat(&[&gates[0], &gates[3], &gates[1], &gates[2]], 0)
+    }
+
+    /// `W` or `R` of an ONNX LSTM: `[directions, 4·hidden, inputs]`.
+    fn lstm_weights(&mut self, name: &str, kind: &str) -> Result<String, ExportError> {
+        let forward = Self::onnx_gate_order(&self.weight(&format!("{name}.{kind}_l0"))?);
+        let backward = Self::onnx_gate_order(&self.weight(&format!("{name}.{kind}_l0_reverse"))?);
+        let new_name = format!("{name}.{kind}_onnx");
+        self.add_float(&new_name, &Tensor::stack(&[forward, backward], 0))?;
+        Ok(new_name)
+    }
+
+    /// `B` of an ONNX LSTM: `[directions, 8·hidden]`, input biases then recurrent ones.
+    fn lstm_biases(&mut self, name: &str) -> Result<String, ExportError> {
+        let mut directions = Vec::new();
+        for suffix in ["", "_reverse"] {
+            let ih = Self::onnx_gate_order(&self.weight(&format!("{name}.bias_ih_l0{suffix}"))?);
+            let hh = Self::onnx_gate_order(&self.weight(&format!("{name}.bias_hh_l0{suffix}"))?);
+            directions.push(Tensor::cat(&[ih, hh], 0));
+        }
+        let new_name = format!("{name}.bias_onnx");
+        self.add_float(&new_name, &Tensor::stack(&directions, 0))?;
+        Ok(new_name)
+    }
+
+    fn add_float(&mut self, name: &str, tensor: &Tensor) -> Result<(), ExportError> {
+        let data = Vec::<f32>::try_from(tensor.flatten(0, -1))?;
+        self.initializers.push(pb::TensorProto {
+            name: name.to_string(),
+            dims: tensor.size(),
+            data_type: pb::tensor_proto::DataType::Float as i32,
+            raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        });
+        Ok(())
+    }
+
+    fn constant_i64(&mut self, name: &str, values: &[i64]) -> String {
+        if !self.initializers.iter().any(|t| t.name == name) {
             self.initializers.push(pb::TensorProto {
                 name: name.to_string(),
-                dims: tensor.size(),
-                data_type: pb::tensor_proto::DataType::Float as i32,
-                raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                dims: vec![values.len() as i64],
+                data_type: pb::tensor_proto::DataType::Int64 as i32,
+                raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
                 ..Default::default()
             });
         }
-        Ok(name.to_string())
+        name.to_string()
     }
 
     fn node(&mut self, op: &str, input: Vec<String>, attribute: Vec<pb::AttributeProto>) -> String {
@@ -215,6 +313,15 @@ fn int(name: &str, value: i64) -> pb::AttributeProto {
     }
 }
 
+fn string(name: &str, value: &str) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::String as i32,
+        s: value.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
 fn float(name: &str, value: f32) -> pb::AttributeProto {
     pb::AttributeProto {
         name: name.into(),
@@ -225,7 +332,8 @@ fn float(name: &str, value: f32) -> pb::AttributeProto {
 }
 
 enum Dim {
-    Batch,
+    /// A dimension left open in the file (batch, width, time).
+    Named(&'static str),
     Fixed(i64),
 }
 
@@ -235,7 +343,7 @@ fn value_info(name: &str, dims: &[Dim]) -> pb::ValueInfoProto {
         .iter()
         .map(|d| Dimension {
             value: Some(match d {
-                Dim::Batch => Value::DimParam("N".into()),
+                Dim::Named(name) => Value::DimParam((*name).into()),
                 Dim::Fixed(v) => Value::DimValue(*v),
             }),
             ..Default::default()
@@ -399,16 +507,35 @@ pub fn export_run(
         .find(|(n, _)| n == "inputs")
         .map(|(_, t)| t)
         .ok_or_else(|| ExportError::NoVerifyInputs { path: run_dir.to_path_buf() })?;
-    let expected = tch::no_grad(|| net.forward_t(&inputs, false).softmax(-1, Kind::Float));
+    let sequence = state.task.is_sequence();
+    let expected = tch::no_grad(|| {
+        let probs = net.forward_t(&inputs, false).softmax(-1, Kind::Float);
+        // Sequence models run time-major inside; the file's output is batch-major.
+        if sequence {
+            probs.permute([1, 0, 2]).contiguous()
+        } else {
+            probs
+        }
+    });
 
     let best_epoch = state.best_epoch.and_then(|e| state.history.get(e - 1));
-    let metrics = serde_json::json!({
-        "epoch": state.best_epoch,
-        "val_samples": state.val_samples,
-        "val_top1": best_epoch.map(|m| m.val_top1),
-        "val_top3": best_epoch.map(|m| m.val_top3),
-        "val_loss": best_epoch.map(|m| m.val_loss),
-    });
+    let metrics = if sequence {
+        serde_json::json!({
+            "epoch": state.best_epoch,
+            "val_samples": state.val_samples,
+            "val_exact": best_epoch.map(|m| m.val_top1),
+            "val_cer": best_epoch.map(|m| m.val_cer),
+            "val_loss": best_epoch.map(|m| m.val_loss),
+        })
+    } else {
+        serde_json::json!({
+            "epoch": state.best_epoch,
+            "val_samples": state.val_samples,
+            "val_top1": best_epoch.map(|m| m.val_top1),
+            "val_top3": best_epoch.map(|m| m.val_top3),
+            "val_loss": best_epoch.map(|m| m.val_loss),
+        })
+    };
     let meta = ExportMeta {
         labels: state.labels.clone(),
         input: state.input.clone(),
@@ -428,7 +555,7 @@ pub fn export_run(
         created: utc_now(),
     };
     let weights = checkpoint::named_variables(&vs);
-    let bytes = classifier_onnx(&arch, &weights, &meta)?.encode_to_vec();
+    let bytes = model_onnx(&arch, &weights, &meta)?.encode_to_vec();
     let verification = verify(&bytes, out, &inputs, &expected, ort_check)?;
     checkpoint::write_atomic(out, &bytes)?;
     Ok(ExportReport { out: out.to_path_buf(), bytes: bytes.len(), verification, meta })

@@ -6,7 +6,7 @@
 //! which is also what checkpoints and ONNX initializers are called.
 
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, Module, ModuleT};
+use tch::nn::{self, Module, ModuleT, RNN};
 use tch::Tensor;
 
 /// What a network is for; chosen with `--task`.
@@ -19,6 +19,15 @@ pub enum TrainTask {
     Hanzi,
     /// Any folder-per-class image set.
     Classify,
+    /// Digit strings of any length, CTC-trained CRNN, 32 px high.
+    Digits,
+}
+
+impl TrainTask {
+    /// Sequence tasks output `[time, batch, classes]` and train with CTC.
+    pub fn is_sequence(self) -> bool {
+        self == TrainTask::Digits
+    }
 }
 
 /// One step of a network, in the order it runs.
@@ -38,15 +47,25 @@ pub enum Layer {
         name: &'static str,
     },
     Relu,
+    /// Max pooling with a `[height, width]` kernel and stride.
     MaxPool {
-        k: i64,
-        stride: i64,
+        k: [i64; 2],
+        stride: [i64; 2],
+    },
+    /// `[N, C, 1, W]` → `[W, N, C]`: the columns of a one-row feature map become time steps.
+    ToSequence,
+    /// Bidirectional LSTM over `[T, N, C]` → `[T, N, 2·hidden]` (torch's gate order inside;
+    /// the exporter reorders to ONNX's).
+    BiLstm {
+        name: &'static str,
+        hidden: i64,
     },
     /// Mean over height and width: `[N, C, H, W]` → `[N, C]`.
     GlobalAvgPool,
     /// Active in training only; exported as nothing.
     Dropout(f64),
-    /// Fully connected on the last axis (`weight` is `[out, in]` as in torch).
+    /// Fully connected on the last axis (`weight` is `[out, in]` as in torch); works on
+    /// `[N, C]` and on `[T, N, C]`.
     Linear {
         name: &'static str,
         out: i64,
@@ -55,8 +74,9 @@ pub enum Layer {
 
 pub const BN_EPS: f64 = 1e-5;
 
-/// A network: its input channels and its layers. Classifiers end in logits; the softmax is
-/// added by the loss in training and by the exporter in the ONNX file.
+/// A network: its input channels and its layers. Networks end in logits (`[N, classes]`, or
+/// `[T, N, classes]` after a [`Layer::ToSequence`]); the softmax is added by the loss in
+/// training and by the exporter in the ONNX file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arch {
     pub in_channels: i64,
@@ -71,14 +91,43 @@ fn conv_bn_relu(conv: &'static str, bn: &'static str, out: i64) -> [Layer; 3] {
     ]
 }
 
-const POOL: Layer = Layer::MaxPool { k: 2, stride: 2 };
+const POOL: Layer = Layer::MaxPool { k: [2, 2], stride: [2, 2] };
+/// Halves the height only: text lines keep their horizontal resolution for the time axis.
+const POOL_ROWS: Layer = Layer::MaxPool { k: [2, 1], stride: [2, 1] };
 
 impl Arch {
     pub fn for_task(task: TrainTask, in_channels: i64, classes: i64) -> Arch {
         match task {
             TrainTask::Face | TrainTask::Classify => Arch::small_cnn(in_channels, classes),
             TrainTask::Hanzi => Arch::hanzi(in_channels, classes),
+            TrainTask::Digits => Arch::crnn(in_channels, classes + 1),
         }
+    }
+
+    /// CRNN for text lines 32 px high and any width W (a multiple of 4): conv-BN-ReLU blocks
+    /// of 32, 64, 128, 128, 160 channels pooled to one row and W/4 columns, a bidirectional
+    /// LSTM of 96 units per direction, and a linear layer to `outputs` (blank + labels) per
+    /// time step. 128 px wide inputs give 32 steps, enough for 10 digits with repeats.
+    /// About 0.6 M weights. Measured on held-out synthetic strings: see models/README.md.
+    pub fn crnn(in_channels: i64, outputs: i64) -> Arch {
+        let mut layers = Vec::new();
+        layers.extend(conv_bn_relu("conv1", "bn1", 32));
+        layers.push(POOL);
+        layers.extend(conv_bn_relu("conv2", "bn2", 64));
+        layers.push(POOL);
+        layers.extend(conv_bn_relu("conv3a", "bn3a", 128));
+        layers.extend(conv_bn_relu("conv3b", "bn3b", 128));
+        layers.push(POOL_ROWS);
+        layers.extend(conv_bn_relu("conv4", "bn4", 160));
+        layers.push(POOL_ROWS);
+        layers.push(POOL_ROWS);
+        layers.extend([
+            Layer::ToSequence,
+            Layer::BiLstm { name: "lstm", hidden: 96 },
+            Layer::Dropout(0.2),
+            Layer::Linear { name: "fc", out: outputs },
+        ]);
+        Arch { in_channels, layers }
     }
 
     /// Face and generic classifier for 64×64 crops: four conv-BN-ReLU-pool blocks
@@ -147,6 +196,11 @@ impl Arch {
                     count += out * channels + out;
                     channels = *out;
                 }
+                Layer::BiLstm { hidden, .. } => {
+                    // Per direction: input and recurrent weights for 4 gates, two biases.
+                    count += 2 * (4 * hidden * channels + 4 * hidden * hidden + 8 * hidden);
+                    channels = 2 * hidden;
+                }
                 _ => {}
             }
         }
@@ -158,7 +212,9 @@ enum Built {
     Conv(nn::Conv2D),
     BatchNorm(nn::BatchNorm),
     Relu,
-    MaxPool { k: i64, stride: i64 },
+    MaxPool { k: [i64; 2], stride: [i64; 2] },
+    ToSequence,
+    BiLstm(nn::LSTM),
     GlobalAvgPool,
     Dropout(f64),
     Linear(nn::Linear),
@@ -189,6 +245,17 @@ impl Net {
                 }
                 Layer::Relu => Built::Relu,
                 Layer::MaxPool { k, stride } => Built::MaxPool { k, stride },
+                Layer::ToSequence => Built::ToSequence,
+                Layer::BiLstm { name, hidden } => {
+                    let config = nn::RNNConfig {
+                        bidirectional: true,
+                        batch_first: false,
+                        ..Default::default()
+                    };
+                    let lstm = nn::lstm(root / name, channels, hidden, config);
+                    channels = 2 * hidden;
+                    Built::BiLstm(lstm)
+                }
                 Layer::GlobalAvgPool => Built::GlobalAvgPool,
                 Layer::Dropout(p) => Built::Dropout(p),
                 Layer::Linear { name, out } => {
@@ -209,7 +276,8 @@ impl std::fmt::Debug for Net {
 }
 
 impl ModuleT for Net {
-    /// `xs` is `[N, C, H, W]`; returns logits `[N, classes]`.
+    /// `xs` is `[N, C, H, W]`; returns logits `[N, classes]` (classifiers) or
+    /// `[T, N, classes]` (sequence models).
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         let mut xs = xs.shallow_clone();
         for layer in &self.built {
@@ -217,9 +285,9 @@ impl ModuleT for Net {
                 Built::Conv(conv) => conv.forward(&xs),
                 Built::BatchNorm(bn) => bn.forward_t(&xs, train),
                 Built::Relu => xs.relu(),
-                Built::MaxPool { k, stride } => {
-                    xs.max_pool2d([*k, *k], [*stride, *stride], [0, 0], [1, 1], false)
-                }
+                Built::MaxPool { k, stride } => xs.max_pool2d(k, stride, [0, 0], [1, 1], false),
+                Built::ToSequence => xs.squeeze_dim(2).permute([2, 0, 1]),
+                Built::BiLstm(lstm) => lstm.seq(&xs).0,
                 Built::GlobalAvgPool => xs.mean_dim([2i64, 3].as_slice(), false, xs.kind()),
                 Built::Dropout(p) => xs.dropout(*p, train),
                 Built::Linear(linear) => linear.forward(&xs),
@@ -235,7 +303,7 @@ mod tests {
 
     #[test]
     fn parameter_count_matches_the_var_store() {
-        for arch in [Arch::small_cnn(3, 2), Arch::hanzi(1, 3755)] {
+        for arch in [Arch::small_cnn(3, 2), Arch::hanzi(1, 3755), Arch::crnn(1, 11)] {
             let vs = nn::VarStore::new(tch::Device::Cpu);
             let _net = Net::new(&vs.root(), &arch);
             let trainable: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
@@ -255,5 +323,15 @@ mod tests {
         let net = Net::new(&vs.root(), &Arch::small_cnn(1, 5));
         let out = net.forward_t(&Tensor::zeros([2, 1, 64, 64], tch::kind::FLOAT_CPU), false);
         assert_eq!(out.size(), [2, 5]);
+    }
+
+    #[test]
+    fn crnn_gives_a_quarter_of_the_width_as_time_steps() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let net = Net::new(&vs.root(), &Arch::crnn(1, 11));
+        let out = net.forward_t(&Tensor::zeros([3, 1, 32, 128], tch::kind::FLOAT_CPU), false);
+        assert_eq!(out.size(), [32, 3, 11]);
+        let out = net.forward_t(&Tensor::zeros([1, 1, 32, 200], tch::kind::FLOAT_CPU), false);
+        assert_eq!(out.size(), [50, 1, 11]);
     }
 }

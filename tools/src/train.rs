@@ -19,7 +19,7 @@ use tch::{Device, Kind, Tensor};
 use crate::checkpoint::{self, AdamW, CheckpointError, EpochMetrics, TrainState};
 use crate::dataset::augment::Augment;
 use crate::dataset::loader::{Batch, EpochLoader, LoaderConfig};
-use crate::dataset::{self, DatasetError, Source};
+use crate::dataset::{self, digits, DatasetError, Source};
 use crate::nets::{Arch, Net, TrainTask};
 use crate::plot;
 
@@ -66,14 +66,17 @@ pub enum TrainError {
 
 /// What each task feeds its network.
 pub fn input_spec(task: TrainTask, channels: u32) -> InputSpec {
-    let (channels, fit) = match task {
-        TrainTask::Face => (channels, Fit::PadSquare),
-        TrainTask::Classify => (channels, Fit::Stretch),
-        TrainTask::Hanzi => (1, Fit::InkBox),
+    let (channels, fit, width, height) = match task {
+        TrainTask::Face => (channels, Fit::PadSquare, 64, 64),
+        TrainTask::Classify => (channels, Fit::Stretch, 64, 64),
+        TrainTask::Hanzi => (1, Fit::InkBox, 64, 64),
+        TrainTask::Digits => {
+            (1, Fit::Stretch, digits::LINE_WIDTH as u32, digits::LINE_HEIGHT as u32)
+        }
     };
     InputSpec {
-        width: 64,
-        height: 64,
+        width,
+        height,
         channels,
         layout: TensorLayout::Nchw,
         scale: 1.0 / 255.0,
@@ -88,12 +91,29 @@ pub fn augment_for(task: TrainTask) -> Augment {
         TrainTask::Face => Augment::Face,
         TrainTask::Hanzi => Augment::Character,
         TrainTask::Classify => Augment::Photo,
+        TrainTask::Digits => Augment::TextLine,
     }
 }
 
-/// Opens the dataset at `data`: a folder of `.gnt` files or one `.gnt` file for hanzi,
-/// folder-per-class images otherwise.
-pub fn open_source(task: TrainTask, data: &Path) -> Result<Arc<dyn Source>, DatasetError> {
+/// Opens the dataset at `data`: `synthetic:N` (N generated strings) for digits, a folder of
+/// `.gnt` files or one `.gnt` file for hanzi, folder-per-class images otherwise.
+pub fn open_source(
+    task: TrainTask,
+    data: &Path,
+    seed: u64,
+) -> Result<Arc<dyn Source>, DatasetError> {
+    if task == TrainTask::Digits {
+        let count = data
+            .to_str()
+            .and_then(|d| d.strip_prefix("synthetic:"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| DatasetError::Layout {
+                path: data.to_path_buf(),
+                reason: "digits train on generated strings: give --data synthetic:N (e.g. synthetic:50000)".into(),
+            })?;
+        return Ok(Arc::new(digits::DigitStrings::training(count, seed)?));
+    }
     let is_gnt = data.extension().is_some_and(|e| e == "gnt")
         || (task == TrainTask::Hanzi && data.is_dir() && dataset::gnt_set::contains_gnt(data));
     if is_gnt {
@@ -111,7 +131,7 @@ pub struct TrainSummary {
 }
 
 pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
-    let source = open_source(options.task, &options.data)?;
+    let source = open_source(options.task, &options.data, options.seed)?;
     let (train_idx, val_idx) = dataset::split(source.as_ref(), options.val_split, options.seed);
     if train_idx.is_empty() {
         return Err(TrainError::Data {
@@ -195,16 +215,14 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         for batch in EpochLoader::new(source.clone(), &train_idx, epoch as u64, &train_cfg) {
             let batch = batch?;
             lr = cosine_lr(state.lr, state.steps_done, total_steps);
-            let (xs, ys) = tensors(&batch, &state.input, options.device);
-            let logits = net.forward_t(&xs, true);
-            let loss = logits.cross_entropy_for_logits(&ys);
+            let scored = score(&net, &batch, &state.input, state.task, options.device, true);
             opt.zero_grad();
-            loss.backward();
+            scored.loss.backward();
             opt.step(lr);
             state.steps_done += 1;
             let n = batch.len();
-            loss_sum += loss.double_value(&[]) * n as f64;
-            correct += logits.argmax(-1, false).eq_tensor(&ys).sum(Kind::Int64).int64_value(&[]);
+            loss_sum += scored.loss.double_value(&[]) * n as f64;
+            correct += scored.top1;
             seen += n;
             let rate = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!(
@@ -216,11 +234,17 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
             bar.inc(1);
         }
         let samples_per_s = seen as f64 / started.elapsed().as_secs_f64().max(1e-9);
-        let (val_loss, val_top1, val_top3) = if val_idx.is_empty() {
-            (f64::NAN, correct as f64 / seen.max(1) as f64, f64::NAN)
+        let val = if val_idx.is_empty() {
+            Validation {
+                loss: f64::NAN,
+                top1: correct as f64 / seen.max(1) as f64,
+                top3: f64::NAN,
+                cer: f64::NAN,
+            }
         } else {
-            evaluate(&net, &source, &val_idx, epoch as u64, &val_cfg, options.device)?
+            evaluate(&net, &source, &val_idx, epoch as u64, &val_cfg, state.task, options.device)?
         };
+        let (val_loss, val_top1, val_top3) = (val.loss, val.top1, val.top3);
         bar.finish_and_clear();
         let metrics = EpochMetrics {
             epoch,
@@ -230,12 +254,18 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
             val_loss,
             val_top1,
             val_top3,
+            val_cer: val.cer,
             samples_per_s,
         };
         if !options.quiet {
+            let figures = if state.task.is_sequence() {
+                format!("exact {:.4} CER {:.4}", val_top1, val.cer)
+            } else {
+                format!("top-1 {val_top1:.4} top-3 {val_top3:.4}")
+            };
             eprintln!(
-                "epoch {epoch}/{}: train loss {:.4} top-1 {:.4} | val loss {:.4} top-1 {:.4} top-3 {:.4} | {:.0} samples/s",
-                state.epochs, metrics.train_loss, metrics.train_top1, val_loss, val_top1, val_top3, samples_per_s
+                "epoch {epoch}/{}: train loss {:.4} top-1 {:.4} | val loss {val_loss:.4} {figures} | {samples_per_s:.0} samples/s",
+                state.epochs, metrics.train_loss, metrics.train_top1
             );
         }
         state.history.push(metrics);
@@ -304,38 +334,116 @@ pub fn cosine_lr(lr: f64, step: u64, total: u64) -> f64 {
     floor + 0.5 * (lr - floor) * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
-pub fn tensors(batch: &Batch, spec: &InputSpec, device: Device) -> (Tensor, Tensor) {
+fn tensors(batch: &Batch, spec: &InputSpec, device: Device) -> (Tensor, Tensor) {
     let shape = [batch.len() as i64, spec.channels as i64, spec.height as i64, spec.width as i64];
     let xs = Tensor::from_slice(&batch.inputs).view(shape).to_device(device);
     let ys = Tensor::from_slice(&batch.labels).to_device(device);
     (xs, ys)
 }
 
-/// Mean loss, top-1 and top-3 over `indices`, without augmentation.
+/// One batch through the network: the loss to minimise, and how many samples were right
+/// (top-1, top-3 for classifiers; exact strings and summed character error rate for
+/// sequence models, decoded greedily by the runtime's own [`lookout::ctc`]).
+pub struct Scored {
+    pub loss: Tensor,
+    pub top1: i64,
+    pub top3: i64,
+    pub cer_sum: f64,
+}
+
+pub fn score(
+    net: &Net,
+    batch: &Batch,
+    spec: &InputSpec,
+    task: TrainTask,
+    device: Device,
+    train: bool,
+) -> Scored {
+    let (xs, ys) = tensors(batch, spec, device);
+    let logits = net.forward_t(&xs, train);
+    if !task.is_sequence() {
+        let loss = logits.cross_entropy_for_logits(&ys);
+        let k = logits.size()[1].min(3);
+        let (_, best) = logits.topk(k, -1, true, true);
+        let hits = best.eq_tensor(&ys.unsqueeze(1));
+        let top1 = hits.narrow(1, 0, 1).sum(Kind::Int64).int64_value(&[]);
+        let top3 = hits.sum(Kind::Int64).int64_value(&[]);
+        return Scored { loss, top1, top3, cer_sum: 0.0 };
+    }
+    // logits: [T, N, blank + labels]; CTC wants log-probabilities and classes shifted past
+    // the blank.
+    let (steps, n, classes) = logits.size3().expect("sequence logits are 3-D");
+    let log_probs = logits.log_softmax(-1, Kind::Float);
+    let targets = Tensor::from_slice(&batch.targets.iter().map(|t| t + 1).collect::<Vec<i64>>())
+        .to_device(device);
+    let input_lengths = vec![steps; n as usize];
+    let loss = Tensor::ctc_loss(
+        &log_probs,
+        &targets,
+        input_lengths.as_slice(),
+        batch.target_lengths.as_slice(),
+        0,
+        tch::Reduction::Mean,
+        true,
+    );
+    let probs = Vec::<f32>::try_from(
+        log_probs.exp().permute([1, 0, 2]).contiguous().flatten(0, -1).to_device(Device::Cpu),
+    )
+    .expect("float probabilities");
+    let (mut exact, mut cer_sum, mut offset) = (0i64, 0.0f64, 0usize);
+    for (i, &len) in batch.target_lengths.iter().enumerate() {
+        let truth: Vec<usize> =
+            batch.targets[offset..offset + len as usize].iter().map(|&t| t as usize).collect();
+        offset += len as usize;
+        let per_sample = (steps * classes) as usize;
+        let decoded =
+            lookout::ctc::greedy(&probs[i * per_sample..(i + 1) * per_sample], classes as usize);
+        exact += i64::from(decoded == truth);
+        cer_sum += lookout::ctc::edit_distance(&decoded, &truth) as f64 / truth.len().max(1) as f64;
+    }
+    Scored { loss, top1: exact, top3: exact, cer_sum }
+}
+
+/// Validation figures: mean loss, top-1 (exact strings for sequence models), top-3 (NaN for
+/// sequence models) and character error rate (NaN for classifiers).
+#[derive(Debug, Clone, Copy)]
+pub struct Validation {
+    pub loss: f64,
+    pub top1: f64,
+    pub top3: f64,
+    pub cer: f64,
+}
+
+/// Runs `net` over `indices` without augmentation.
 pub fn evaluate(
     net: &Net,
     source: &Arc<dyn Source>,
     indices: &[usize],
     epoch: u64,
     config: &LoaderConfig,
+    task: TrainTask,
     device: Device,
-) -> Result<(f64, f64, f64), TrainError> {
+) -> Result<Validation, TrainError> {
     let _guard = tch::no_grad_guard();
-    let (mut loss_sum, mut top1, mut top3, mut seen) = (0.0f64, 0i64, 0i64, 0usize);
+    let (mut loss_sum, mut top1, mut top3, mut cer_sum, mut seen) =
+        (0.0f64, 0i64, 0i64, 0.0f64, 0usize);
     for batch in EpochLoader::new(source.clone(), indices, epoch, config) {
         let batch = batch?;
-        let (xs, ys) = tensors(&batch, &config.spec, device);
-        let logits = net.forward_t(&xs, false);
-        loss_sum += logits.cross_entropy_for_logits(&ys).double_value(&[]) * batch.len() as f64;
-        let k = logits.size()[1].min(3);
-        let (_, best) = logits.topk(k, -1, true, true);
-        let hits = best.eq_tensor(&ys.unsqueeze(1));
-        top1 += hits.narrow(1, 0, 1).sum(Kind::Int64).int64_value(&[]);
-        top3 += hits.sum(Kind::Int64).int64_value(&[]);
+        let scored = score(net, &batch, &config.spec, task, device, false);
+        loss_sum += scored.loss.double_value(&[]) * batch.len() as f64;
+        top1 += scored.top1;
+        top3 += scored.top3;
+        cer_sum += scored.cer_sum;
         seen += batch.len();
     }
     let n = seen.max(1) as f64;
-    Ok((loss_sum / n, top1 as f64 / n, top3 as f64 / n))
+    let sequence = task.is_sequence();
+    Ok(Validation {
+        loss: loss_sum / n,
+        top1: top1 as f64 / n,
+        top3: if sequence { f64::NAN } else { top3 as f64 / n },
+        cer: if sequence { cer_sum / n } else { f64::NAN },
+    })
 }
 
 fn save_verify_inputs(

@@ -76,6 +76,9 @@ pub enum Augment {
     Character,
     /// Generic photos: pose, mirror, light.
     Photo,
+    /// Printed or written text lines: slight slant and rotation, blur, light, noise; never
+    /// mirrored, edges kept so the paper shade continues.
+    TextLine,
 }
 
 impl Augment {
@@ -106,6 +109,17 @@ impl Augment {
                     out = box_blur(&out);
                 }
                 let sigma = rng.range(0.0, 8.0);
+                noise(&mut out, rng, sigma);
+                out
+            }
+            Augment::TextLine => {
+                let affine = Affine::random(rng, 3.0, 0.25, (0.95, 1.05), 0.02, false);
+                let mut out = warp(image, &affine, None);
+                if rng.chance(0.3) {
+                    out = box_blur(&out);
+                }
+                light(&mut out, rng, 20.0, (0.8, 1.2));
+                let sigma = rng.range(0.0, 10.0);
                 noise(&mut out, rng, sigma);
                 out
             }
@@ -298,7 +312,7 @@ mod tests {
     #[test]
     fn same_seed_same_distortion_whatever_the_order() {
         let image = gradient(3);
-        for kind in [Augment::Face, Augment::Character, Augment::Photo] {
+        for kind in [Augment::Face, Augment::Character, Augment::Photo, Augment::TextLine] {
             let a = kind.apply(&image, &mut Rng::for_sample(7, 2, 11));
             let _other = kind.apply(&image, &mut Rng::for_sample(7, 2, 12));
             let b = kind.apply(&image, &mut Rng::for_sample(7, 2, 11));

@@ -101,7 +101,7 @@ impl Source for FolderSource {
         let (path, label) = &self.files[i];
         let decoded = image::open(path)
             .map_err(|source| DatasetError::Decode { path: path.clone(), source })?;
-        Ok(Sample { image: Image::from_dynamic(decoded), label: *label })
+        Ok(Sample { image: Image::from_dynamic(decoded), label: *label, text: Vec::new() })
     }
 }
 

@@ -121,7 +121,7 @@ impl Source for GntSource {
             channels: 1,
             data: sample.pixels,
         };
-        Ok(Sample { image, label: *label as usize })
+        Ok(Sample { image, label: *label as usize, text: Vec::new() })
     }
 }
 

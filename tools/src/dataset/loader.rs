@@ -34,11 +34,14 @@ pub struct LoaderConfig {
     pub seed: u64,
 }
 
-/// Preprocessed inputs (`len · spec.len()` values, NCHW) and their labels.
+/// Preprocessed inputs (`len · spec.len()` values, NCHW) and their labels; for sequence
+/// samples also their texts, concatenated, with one length per sample (CTC's layout).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub inputs: Vec<f32>,
     pub labels: Vec<i64>,
+    pub targets: Vec<i64>,
+    pub target_lengths: Vec<i64>,
 }
 
 impl Batch {
@@ -51,7 +54,9 @@ impl Batch {
     }
 }
 
-type Item = Result<(Vec<f32>, i64), DatasetError>;
+/// A preprocessed sample: tensor, class, text.
+type Prepared = (Vec<f32>, i64, Vec<u32>);
+type Item = Result<Prepared, DatasetError>;
 
 /// The batches of one epoch over `indices` of `source`.
 pub struct EpochLoader {
@@ -59,7 +64,7 @@ pub struct EpochLoader {
     workers: Vec<JoinHandle<()>>,
     position: usize,
     total: usize,
-    buffer: Vec<(Vec<f32>, i64)>,
+    buffer: Vec<Prepared>,
     buffer_cap: usize,
     rng: Rng,
     batch: usize,
@@ -101,7 +106,7 @@ impl EpochLoader {
                         };
                         let mut tensor = Vec::with_capacity(config.spec.len());
                         pre.prepare(&config.spec, image.pixels(), full, &mut tensor);
-                        (tensor, sample.label as i64)
+                        (tensor, sample.label as i64, sample.text)
                     });
                     let failed = item.is_err();
                     if tx.send(item).is_err() || failed {
@@ -169,12 +174,19 @@ impl Iterator for EpochLoader {
         if self.failed {
             return None;
         }
-        let mut batch = Batch { inputs: Vec::new(), labels: Vec::with_capacity(self.batch) };
+        let mut batch = Batch {
+            inputs: Vec::new(),
+            labels: Vec::with_capacity(self.batch),
+            targets: Vec::new(),
+            target_lengths: Vec::new(),
+        };
         while batch.labels.len() < self.batch {
             match self.next_sample() {
-                Some(Ok((tensor, label))) => {
+                Some(Ok((tensor, label, text))) => {
                     batch.inputs.extend_from_slice(&tensor);
                     batch.labels.push(label);
+                    batch.target_lengths.push(text.len() as i64);
+                    batch.targets.extend(text.iter().map(|&t| t as i64));
                 }
                 Some(Err(e)) => {
                     self.failed = true;
@@ -224,7 +236,7 @@ mod tests {
                 });
             }
             let image = Image { width: 2, height: 2, channels: 1, data: vec![i as u8; 4] };
-            Ok(Sample { image, label: i % 3 })
+            Ok(Sample { image, label: i % 3, text: vec![i as u32 % 10; i % 4] })
         }
     }
 
@@ -265,6 +277,10 @@ mod tests {
         let loader = EpochLoader::new(source(200), &indices, 0, &config(0, 3));
         assert_eq!(loader.batches(), 7);
         assert_eq!(values(loader), indices);
+        let mut loader = EpochLoader::new(source(200), &indices, 0, &config(0, 2));
+        let batch = loader.next().unwrap().unwrap();
+        assert_eq!(&batch.target_lengths[..5], [0, 1, 2, 3, 0]);
+        assert_eq!(&batch.targets[..6], [1, 2, 2, 3, 3, 3]);
     }
 
     #[test]

@@ -5,14 +5,18 @@
 //!
 //! - [`folder`]: folder-per-class images (the `make_image_classifier` layout).
 //! - [`gnt`]: CASIA-HWDB `.gnt` files; [`gnt_set`]: many of them as one source.
+//! - [`digits`]: synthetic digit strings rendered from fonts, for CTC models.
+//! - [`render`]: drawing glyphs from TrueType/OpenType fonts.
 //! - [`augment`]: per-task random distortions, deterministic for a given seed.
 //! - [`loader`]: worker threads, bounded queues, shuffle buffer, batches of tensors.
 
 pub mod augment;
+pub mod digits;
 pub mod folder;
 pub mod gnt;
 pub mod gnt_set;
 pub mod loader;
+pub mod render;
 
 use std::path::PathBuf;
 
@@ -51,7 +55,10 @@ impl Image {
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub image: Image,
+    /// Class index (classifiers; 0 for sequence samples).
     pub label: usize,
+    /// Label indices of the text in the image (sequence models; empty for classifiers).
+    pub text: Vec<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
