@@ -5,6 +5,7 @@
 # (default ~/.cache/lookout). Re-sourcing takes a second. It then exports:
 #   LIBTORCH         a libtorch tree for torch-sys to build against
 #   LD_LIBRARY_PATH  so the tools find libtorch at run time
+#   LOOKOUT_TORCH_RPATH  the same folders, built into lookout-tools as rpath
 #   ORT_DYLIB_PATH   ONNX Runtime's shared library, loaded by ort at run time
 #
 # CPU machines (the default): the torch wheel is a CUDA build, but libtorch_cpu.so needs only the
@@ -74,6 +75,9 @@ else
   export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,--no-as-needed"
   _lt_paths="$_lt_torch/lib"
 fi
+# Built into lookout-tools as rpath entries (tools/build.rs), so its binaries also run
+# without this environment; LD_LIBRARY_PATH covers everything else (tests, other tools).
+export LOOKOUT_TORCH_RPATH="$_lt_paths"
 case ":${LD_LIBRARY_PATH:-}:" in
   *":$_lt_paths:"*) ;;
   *) export LD_LIBRARY_PATH="$_lt_paths${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;;

@@ -1,4 +1,4 @@
-//! `lookout-tools eval`: an exported classifier measured through the runtime's own code
+//! `lookout-tools eval`: an exported classifier or CTC model measured through the runtime's own code
 //! (`lookout::model::Model` on tract, `lookout::preprocess`), exactly as the Pi would run it.
 
 use std::path::{Path, PathBuf};
@@ -23,6 +23,8 @@ pub enum EvalError {
     Dataset(#[from] DatasetError),
     #[error("{model}: is a {task:?} model; this evaluation needs a classifier")]
     NotClassifier { model: PathBuf, task: Task },
+    #[error("{model}: is a {task:?} model; reading text lines needs a CTC model")]
+    NotSequence { model: PathBuf, task: Task },
     #[error("{model}: the dataset has class {class:?}, which the model does not know (its labels: {known})")]
     UnknownClass { model: PathBuf, class: String, known: String },
     #[error("the dataset is empty")]
@@ -170,4 +172,76 @@ mod tests {
         assert_eq!(argmax(&[0.1, 0.7, 0.7, 0.2]), 1);
         assert_eq!(argmax(&[1.0]), 0);
     }
+}
+
+/// How a CTC model reads held-out text lines.
+#[derive(Debug, Clone)]
+pub struct SequenceReport {
+    pub n: usize,
+    /// Share of lines read exactly.
+    pub exact: f64,
+    /// Character error rate: edit distance over true length, averaged over lines.
+    pub cer: f64,
+    /// Up to ten misread lines: (truth, read).
+    pub errors: Vec<(String, String)>,
+}
+
+impl SequenceReport {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({"n": self.n, "exact": self.exact, "cer": self.cer})
+    }
+}
+
+/// Runs a CTC `model` over every line of `source`, decoding with prefix beam search of
+/// `beam_width` (1 = greedy), as the runtime does.
+pub fn evaluate_sequences(
+    model_path: &Path,
+    source: Arc<dyn Source>,
+    beam_width: usize,
+    quiet: bool,
+) -> Result<SequenceReport, EvalError> {
+    let model = Model::load(model_path)?;
+    if model.meta.task != Task::Ctc {
+        return Err(EvalError::NotSequence {
+            model: model_path.to_path_buf(),
+            task: model.meta.task,
+        });
+    }
+    if source.is_empty() {
+        return Err(EvalError::Empty);
+    }
+    let labels = model.meta.labels.clone();
+    let classes = labels.len() + 1;
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(source.len() as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
+            .expect("valid template"),
+    );
+    let (mut exact, mut cer_sum) = (0usize, 0.0f64);
+    let mut errors = Vec::new();
+    let mut pre = Preprocessor::default();
+    let mut tensor = Vec::new();
+    for i in 0..source.len() {
+        let sample = source.load(i)?;
+        let image = &sample.image;
+        let full = Rect { x: 0, y: 0, width: image.width as i32, height: image.height as i32 };
+        pre.prepare(&model.meta.input, image.pixels(), full, &mut tensor);
+        let probs = model.run(&tensor)?;
+        let read = if beam_width <= 1 {
+            lookout::ctc::greedy(&probs, classes)
+        } else {
+            lookout::ctc::beam(&probs, classes, beam_width).0
+        };
+        let truth: Vec<usize> = sample.text.iter().map(|&t| t as usize).collect();
+        exact += usize::from(read == truth);
+        cer_sum += lookout::ctc::edit_distance(&read, &truth) as f64 / truth.len().max(1) as f64;
+        if read != truth && errors.len() < 10 {
+            let text = |s: &[usize]| s.iter().map(|&i| labels[i].as_str()).collect::<String>();
+            errors.push((text(&truth), text(&read)));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let n = source.len();
+    Ok(SequenceReport { n, exact: exact as f64 / n as f64, cer: cer_sum / n as f64, errors })
 }

@@ -6,9 +6,15 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use lookout::cascade::{self, DetectParams, Detector};
+use lookout_tools::dataset::digits::{self, DigitStrings};
 use lookout_tools::dataset::folder::FolderSource;
+use lookout_tools::dataset::glyphs;
+use lookout_tools::dataset::gnt::LEVEL1_CLASSES;
 use lookout_tools::dataset::gnt_set::GntSource;
+use lookout_tools::dataset::loader::{EpochLoader, LoaderConfig};
+use lookout_tools::dataset::render::find_fonts;
 use lookout_tools::dataset::Source;
 use lookout_tools::eval;
 use lookout_tools::export::{self, OrtCheck};
@@ -37,6 +43,48 @@ enum Command {
     Eval(EvalArgs),
     /// Crop the faces found in photos (64×64 squares) for a face dataset.
     ExtractFaces(ExtractArgs),
+    /// Render handwriting-like Chinese characters from CJK fonts into .gnt files.
+    MakeGlyphs(GlyphArgs),
+    /// Stream a dataset once through the training loader (decode, augment, preprocess) and
+    /// report its classes and throughput, without training.
+    InspectData(InspectArgs),
+}
+
+#[derive(clap::Args)]
+struct GlyphArgs {
+    /// Output folder: one <font>.gnt per font.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Variants per character per font.
+    #[arg(long, default_value_t = 4)]
+    per_char: usize,
+    /// How many level-1 characters, in GB2312 order (3755 = all).
+    #[arg(long, default_value_t = 3755)]
+    chars: usize,
+    /// Font files or names [default: the training fonts; with --held-out: the held-out font].
+    #[arg(long, value_name = "FONT", num_args = 1..)]
+    fonts: Vec<String>,
+    /// Use the font kept out of training (for the leave-one-font-out test).
+    #[arg(long)]
+    held_out: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct InspectArgs {
+    #[arg(long, value_enum)]
+    task: TrainTask,
+    /// As for train: folder-per-class images, .gnt file(s), or synthetic:N for digits.
+    #[arg(long, value_name = "PATH")]
+    data: PathBuf,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Loader threads [default: number of cores].
+    #[arg(long)]
+    workers: Option<usize>,
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
+    channels: u32,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -102,15 +150,22 @@ struct ExportArgs {
 }
 
 #[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("dataset").required(true))]
 struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// Folder-per-class images.
-    #[arg(long, value_name = "DIR", conflicts_with = "gnt", required_unless_present = "gnt")]
+    #[arg(long, value_name = "DIR", group = "dataset")]
     data: Option<PathBuf>,
     /// A .gnt file or a folder of them.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", group = "dataset")]
     gnt: Option<PathBuf>,
+    /// N digit strings in a font the digit model never trained on (CTC models).
+    #[arg(long, value_name = "N", group = "dataset")]
+    synthetic_digits: Option<usize>,
+    /// Beam width for CTC decoding (1 = greedy).
+    #[arg(long, default_value_t = 1)]
+    beam: usize,
     /// Confusion matrix image (models with at most 50 classes) [default: <model>.confusion.png].
     #[arg(long, value_name = "PNG")]
     confusion: Option<PathBuf>,
@@ -151,6 +206,8 @@ fn main() -> ExitCode {
         Command::Export(args) => run_export(args),
         Command::Eval(args) => run_eval(args),
         Command::ExtractFaces(args) => run_extract(args),
+        Command::MakeGlyphs(args) => run_make_glyphs(args),
+        Command::InspectData(args) => run_inspect(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -232,10 +289,29 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    if let Some(n) = args.synthetic_digits {
+        let source = Arc::new(DigitStrings::held_out(n)?);
+        let report = eval::evaluate_sequences(&args.model, source, args.beam, args.json)?;
+        println!(
+            "{}: {} held-out lines ({}), exact {:.4}, CER {:.4}",
+            args.model.display(),
+            report.n,
+            digits::HELD_OUT_FONT,
+            report.exact,
+            report.cer
+        );
+        for (truth, read) in &report.errors {
+            println!("  {truth} read as {read}");
+        }
+        if args.json {
+            println!("{}", report.json());
+        }
+        return Ok(());
+    }
     let source: Arc<dyn Source> = match (&args.data, &args.gnt) {
         (Some(dir), _) => Arc::new(FolderSource::open(dir)?),
         (None, Some(gnt)) => Arc::new(GntSource::open(gnt)?),
-        (None, None) => bail!("give --data or --gnt"),
+        (None, None) => bail!("give --data, --gnt or --synthetic-digits"),
     };
     let report = eval::evaluate(&args.model, source, args.json)?;
     println!(
@@ -266,6 +342,79 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", report.json());
     }
+    Ok(())
+}
+
+fn run_make_glyphs(args: GlyphArgs) -> anyhow::Result<()> {
+    let fonts = if !args.fonts.is_empty() {
+        let names: Vec<&str> = args.fonts.iter().map(String::as_str).collect();
+        find_fonts(&names)?
+    } else if args.held_out {
+        glyphs::held_out_fonts()?
+    } else {
+        glyphs::training_fonts()?
+    };
+    let chars = args.chars.clamp(1, LEVEL1_CLASSES);
+    let bar = ProgressBar::new((chars * fonts.len()) as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "glyphs [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
+    )?);
+    let report =
+        glyphs::write_gnt_set(&fonts, &args.out, chars, args.per_char, args.seed, || bar.inc(1))?;
+    bar.finish_and_clear();
+    for (font, missing) in &report.missing {
+        eprintln!("warning: {font} lacks {missing} of the characters; they were skipped");
+    }
+    println!(
+        "{} samples in {} files under {}",
+        report.samples,
+        report.files.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
+    let source = train::open_source(args.task, &args.data, 1)?;
+    let spec = train::input_spec(args.task, args.channels);
+    let workers =
+        args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let config = LoaderConfig {
+        spec,
+        batch: args.batch.max(1),
+        workers,
+        queue: 2 * args.batch.max(8),
+        shuffle_buffer: 8 * args.batch.max(32),
+        augment: train::augment_for(args.task),
+        seed: 1,
+    };
+    let indices: Vec<usize> = (0..source.len()).collect();
+    let loader = EpochLoader::new(source.clone(), &indices, 1, &config);
+    let bar = ProgressBar::new(loader.batches() as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "data [{bar:30}] {pos}/{len} batches ({per_sec}, {eta})",
+    )?);
+    let started = std::time::Instant::now();
+    let mut counts = vec![0usize; source.labels().len()];
+    let mut samples = 0;
+    for batch in loader {
+        let batch = batch?;
+        for &label in &batch.labels {
+            counts[label as usize] += 1;
+        }
+        samples += batch.len();
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let (fewest, most) =
+        (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
+    println!(
+        "{}: {samples} samples, {} classes ({fewest} to {most} samples each), {:.0} samples/s with {workers} workers",
+        args.data.display(),
+        counts.len(),
+        samples as f64 / seconds.max(1e-9)
+    );
     Ok(())
 }
 

@@ -485,11 +485,12 @@ fn progress(quiet: bool, steps: u64, epoch: usize, epochs: usize) -> ProgressBar
 }
 
 fn write_metrics_csv(path: &Path, history: &[EpochMetrics]) -> Result<(), TrainError> {
-    let mut text =
-        String::from("epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top3,samples_per_s\n");
+    let mut text = String::from(
+        "epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top3,val_cer,samples_per_s\n",
+    );
     for m in history {
         text.push_str(&format!(
-            "{},{:.6e},{:.6},{:.6},{:.6},{:.6},{:.6},{:.1}\n",
+            "{},{:.6e},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.1}\n",
             m.epoch,
             m.lr,
             m.train_loss,
@@ -497,6 +498,7 @@ fn write_metrics_csv(path: &Path, history: &[EpochMetrics]) -> Result<(), TrainE
             m.val_loss,
             m.val_top1,
             m.val_top3,
+            m.val_cer,
             m.samples_per_s
         ));
     }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use lookout::cascade::Rect;
 use lookout::model::Model;
@@ -65,12 +65,16 @@ fn write_dataset(dir: &Path, per_class: usize) {
     }
 }
 
-/// Trains while holding a process-wide lock: torch's random generator (initial weights,
-/// dropout) is global, so runs on parallel test threads would otherwise draw from it in
-/// turns and stop being reproducible.
-fn train_locked(options: &TrainOptions) -> Result<train::TrainSummary, train::TrainError> {
+/// torch's random generator (initial weights, dropout) is global to the process: a test
+/// that creates a network while another trains would draw from it in between and make the
+/// run unreproducible. Every test that touches torch holds this lock.
+fn torch_lock() -> MutexGuard<'static, ()> {
     static TORCH_RNG: Mutex<()> = Mutex::new(());
-    let _guard = TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn train_locked(options: &TrainOptions) -> Result<train::TrainSummary, train::TrainError> {
+    let _guard = torch_lock();
     train::train(options)
 }
 
@@ -117,9 +121,9 @@ fn a_run_folder_has_checkpoints_metrics_and_curves() {
     assert!(state.best_val_top1 >= 0.9, "{state:#?}");
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7, "{csv}");
-    assert!(
-        csv.starts_with("epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top3,samples_per_s")
-    );
+    assert!(csv.starts_with(
+        "epoch,lr,train_loss,train_top1,val_loss,val_top1,val_top3,val_cer,samples_per_s"
+    ));
     for file in [checkpoint::LAST, checkpoint::BEST, checkpoint::VERIFY, "curves.png"] {
         assert!(run.join(file).metadata().unwrap().len() > 0, "{file}");
     }
@@ -133,6 +137,7 @@ fn export_matches_tch_in_tract_and_onnx_runtime_and_runs_in_the_runtime() {
         "ORT_DYLIB_PATH is not set: run the tests after `. scripts/libtorch-env.sh`"
     );
     let out = scratch("export").join("patterns.onnx");
+    let _guard = torch_lock();
     let report = export::export_run(run, &out, OrtCheck::WhenConfigured).unwrap();
     let v = &report.verification;
     assert_eq!(v.samples, 16);
@@ -167,6 +172,7 @@ fn export_matches_tch_in_tract_and_onnx_runtime_and_runs_in_the_runtime() {
 fn the_exported_file_passes_the_onnx_checker() {
     let (_, run) = trained();
     let out = scratch("checker").join("m.onnx");
+    let _guard = torch_lock();
     export::export_run(run, &out, OrtCheck::Skip).unwrap();
     let python = std::env::var("LOOKOUT_TORCH_PYTHON")
         .expect("LOOKOUT_TORCH_PYTHON is not set: run the tests after `. scripts/libtorch-env.sh`");
@@ -181,6 +187,7 @@ fn the_exported_file_passes_the_onnx_checker() {
 fn a_failed_export_leaves_the_existing_model_alone() {
     let (_, run) = trained();
     let dir = scratch("failed-export");
+    let _guard = torch_lock();
     let out = dir.join("model.onnx");
     std::fs::write(&out, b"the model the Pi runs today").unwrap();
 

@@ -5,6 +5,7 @@
 //!
 //! - [`folder`]: folder-per-class images (the `make_image_classifier` layout).
 //! - [`gnt`]: CASIA-HWDB `.gnt` files; [`gnt_set`]: many of them as one source.
+//! - [`glyphs`]: synthetic handwriting-like Chinese characters, written as `.gnt`.
 //! - [`digits`]: synthetic digit strings rendered from fonts, for CTC models.
 //! - [`render`]: drawing glyphs from TrueType/OpenType fonts.
 //! - [`augment`]: per-task random distortions, deterministic for a given seed.
@@ -13,6 +14,7 @@
 pub mod augment;
 pub mod digits;
 pub mod folder;
+pub mod glyphs;
 pub mod gnt;
 pub mod gnt_set;
 pub mod loader;

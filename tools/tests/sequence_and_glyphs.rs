@@ -1,0 +1,146 @@
+//! Digit strings (CRNN + CTC) and synthetic handwriting (glyphs → .gnt → hanzi CNN): train a
+//! little, export with verification, and run the files in the `lookout` runtime.
+//! Needs `. scripts/libtorch-env.sh` and the Debian fonts listed in the README.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lookout::model::{Model, Task};
+use lookout_tools::checkpoint::TrainState;
+use lookout_tools::dataset::digits::DigitStrings;
+use lookout_tools::export::{self, OrtCheck};
+use lookout_tools::nets::TrainTask;
+use lookout_tools::train::{self, TrainOptions};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lookout-tools-seq-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn tools() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lookout-tools"))
+}
+
+fn run_ok(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn options(task: TrainTask, data: &Path, out: &Path, epochs: usize) -> TrainOptions {
+    TrainOptions {
+        task,
+        data: data.to_path_buf(),
+        out: out.to_path_buf(),
+        epochs,
+        batch: 16,
+        lr: 2e-3,
+        device: tch::Device::Cpu,
+        resume: false,
+        seed: 3,
+        val_split: 0.2,
+        patience: 10,
+        workers: 2,
+        channels: 1,
+        pause_after: None,
+        quiet: true,
+    }
+}
+
+#[test]
+fn digits_train_with_ctc_export_with_lstm_and_read_in_the_runtime() {
+    let dir = scratch("digits");
+    let run = dir.join("run");
+    let summary =
+        train::train(&options(TrainTask::Digits, Path::new("synthetic:160"), &run, 1)).unwrap();
+    assert_eq!(summary.state.labels, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    let last = &summary.state.history[0];
+    assert!(last.val_cer.is_finite() && last.val_top3.is_nan(), "{last:?}");
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("val_cer"));
+
+    let model_path = dir.join("digits.onnx");
+    let report = export::export_run(&run, &model_path, OrtCheck::WhenConfigured).unwrap();
+    assert!(report.verification.tract_max_diff <= export::TOLERANCE);
+    assert!(*report.verification.ort.as_ref().expect("ONNX Runtime ran") <= export::TOLERANCE);
+
+    let model = Model::load(&model_path).unwrap();
+    assert_eq!(model.meta.task, Task::Ctc);
+    assert_eq!(model.output_shape(), [1, 32, 11]);
+    assert_eq!((model.meta.input.width, model.meta.input.height), (128, 32));
+
+    let stdout = run_ok(
+        tools()
+            .args(["eval", "--json", "--synthetic-digits", "12", "--beam", "4", "--model"])
+            .arg(&model_path),
+    );
+    assert!(stdout.contains("held-out lines (LXGWWenKai-Regular.ttf)"), "{stdout}");
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["n"], 12);
+    let (exact, cer) = (last["exact"].as_f64().unwrap(), last["cer"].as_f64().unwrap());
+    assert!((0.0..=1.0).contains(&exact) && cer >= 0.0, "{last}");
+}
+
+#[test]
+fn a_classifier_is_refused_where_a_ctc_model_is_needed() {
+    let face = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/face.onnx");
+    let output =
+        tools().args(["eval", "--synthetic-digits", "3", "--model"]).arg(&face).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("face.onnx: is a Classify model; reading text lines needs a CTC model"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn digit_strings_are_a_pure_function_of_seed_and_index() {
+    let a = DigitStrings::training(10, 5).unwrap();
+    let b = DigitStrings::training(10, 5).unwrap();
+    for i in 0..10 {
+        assert_eq!(a.render(i), b.render(i));
+    }
+}
+
+#[test]
+fn glyphs_become_gnt_that_trains_a_hanzi_model_the_runtime_runs() {
+    let dir = scratch("hanzi");
+    let data = dir.join("glyphs");
+    let stdout = run_ok(
+        tools()
+            .args([
+                "make-glyphs",
+                "--chars",
+                "8",
+                "--per-char",
+                "4",
+                "--fonts",
+                "ukai.ttc",
+                "wqy-microhei.ttc",
+                "--out",
+            ])
+            .arg(&data),
+    );
+    assert!(stdout.starts_with("64 samples in 2 files"), "{stdout}");
+    let stdout = run_ok(tools().args(["inspect-data", "--task", "hanzi", "--data"]).arg(&data));
+    assert!(stdout.contains("64 samples, 8 classes (8 to 8 samples each)"), "{stdout}");
+
+    let run = dir.join("run");
+    train::train(&options(TrainTask::Hanzi, &data, &run, 2)).unwrap();
+    let state = TrainState::load(&run).unwrap();
+    assert_eq!(state.labels[..3], ["啊", "阿", "埃"]);
+    assert_eq!(state.input.fit, lookout::preprocess::Fit::InkBox);
+
+    let model_path = dir.join("hanzi.onnx");
+    export::export_run(&run, &model_path, OrtCheck::WhenConfigured).unwrap();
+    let model = Model::load(&model_path).unwrap();
+    assert_eq!(model.output_shape(), [1, 8]);
+    let stdout = run_ok(
+        tools().args(["eval", "--json", "--model"]).arg(&model_path).arg("--gnt").arg(&data),
+    );
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["n"], 64);
+}
