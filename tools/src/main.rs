@@ -85,6 +85,9 @@ struct InspectArgs {
     workers: Option<usize>,
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
     channels: u32,
+    /// Keep .gnt samples outside the 3755 level-1 characters.
+    #[arg(long)]
+    gnt_symbols: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -129,6 +132,9 @@ struct TrainArgs {
     /// Input channels for face/classify models: 3 (RGB) or 1 (gray).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
     channels: u32,
+    /// Keep .gnt samples outside the 3755 level-1 characters (symbols, level 2) as classes.
+    #[arg(long)]
+    gnt_symbols: bool,
     /// Stop after N epochs now, keeping the schedule of --epochs; continue with --resume.
     #[arg(long, value_name = "N")]
     pause_after: Option<usize>,
@@ -160,6 +166,9 @@ struct EvalArgs {
     /// A .gnt file or a folder of them.
     #[arg(long, value_name = "PATH", group = "dataset")]
     gnt: Option<PathBuf>,
+    /// With --gnt: keep samples outside the 3755 level-1 characters.
+    #[arg(long)]
+    gnt_symbols: bool,
     /// N digit strings in a font the digit model never trained on (CTC models).
     #[arg(long, value_name = "N", group = "dataset")]
     synthetic_digits: Option<usize>,
@@ -249,6 +258,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         workers,
         channels: args.channels,
         pause_after: args.pause_after,
+        gnt_symbols: args.gnt_symbols,
         quiet: args.quiet,
     })?;
     let state = &summary.state;
@@ -310,7 +320,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     }
     let source: Arc<dyn Source> = match (&args.data, &args.gnt) {
         (Some(dir), _) => Arc::new(FolderSource::open(dir)?),
-        (None, Some(gnt)) => Arc::new(GntSource::open(gnt)?),
+        (None, Some(gnt)) => Arc::new(GntSource::open_with(gnt, args.gnt_symbols)?),
         (None, None) => bail!("give --data, --gnt or --synthetic-digits"),
     };
     let report = eval::evaluate(&args.model, source, args.json)?;
@@ -375,7 +385,7 @@ fn run_make_glyphs(args: GlyphArgs) -> anyhow::Result<()> {
 }
 
 fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let source = train::open_source(args.task, &args.data, 1)?;
+    let source = train::open_source(args.task, &args.data, 1, args.gnt_symbols)?;
     let spec = train::input_spec(args.task, args.channels);
     let workers =
         args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

@@ -45,6 +45,8 @@ pub struct TrainOptions {
     /// Stop after this many epochs in this invocation (the schedule still spans `epochs`);
     /// `--resume` continues later as if the run had not paused.
     pub pause_after: Option<usize>,
+    /// Keep `.gnt` samples whose code is not a level-1 character (punctuation, level 2).
+    pub gnt_symbols: bool,
     pub quiet: bool,
 }
 
@@ -97,10 +99,12 @@ pub fn augment_for(task: TrainTask) -> Augment {
 
 /// Opens the dataset at `data`: `synthetic:N` (N generated strings) for digits, a folder of
 /// `.gnt` files or one `.gnt` file for hanzi, folder-per-class images otherwise.
+/// `gnt_symbols` keeps `.gnt` samples outside the 3755 level-1 characters as classes of their own.
 pub fn open_source(
     task: TrainTask,
     data: &Path,
     seed: u64,
+    gnt_symbols: bool,
 ) -> Result<Arc<dyn Source>, DatasetError> {
     if task == TrainTask::Digits {
         let count = data
@@ -117,7 +121,7 @@ pub fn open_source(
     let is_gnt = data.extension().is_some_and(|e| e == "gnt")
         || (task == TrainTask::Hanzi && data.is_dir() && dataset::gnt_set::contains_gnt(data));
     if is_gnt {
-        Ok(Arc::new(dataset::gnt_set::GntSource::open(data)?))
+        Ok(Arc::new(dataset::gnt_set::GntSource::open_with(data, gnt_symbols)?))
     } else {
         Ok(Arc::new(dataset::folder::FolderSource::open(data)?))
     }
@@ -131,7 +135,7 @@ pub struct TrainSummary {
 }
 
 pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
-    let source = open_source(options.task, &options.data, options.seed)?;
+    let source = open_source(options.task, &options.data, options.seed, options.gnt_symbols)?;
     let (train_idx, val_idx) = dataset::split(source.as_ref(), options.val_split, options.seed);
     if train_idx.is_empty() {
         return Err(TrainError::Data {

@@ -45,6 +45,7 @@ fn options(task: TrainTask, data: &Path, out: &Path, epochs: usize) -> TrainOpti
         workers: 2,
         channels: 1,
         pause_after: None,
+        gnt_symbols: false,
         quiet: true,
     }
 }

@@ -94,6 +94,7 @@ fn options(data: &Path, out: &Path, epochs: usize) -> TrainOptions {
         workers: 2,
         channels: 3,
         pause_after: None,
+        gnt_symbols: false,
         quiet: true,
     }
 }
@@ -348,4 +349,46 @@ fn cli_extract_faces_crops_the_astronaut() {
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("1 faces from 1 photos"));
     let crop = image::open(dir.join("astronaut_0.png")).unwrap();
     assert_eq!((crop.width(), crop.height()), (64, 64));
+}
+
+#[test]
+fn cli_export_reports_a_missing_onnx_runtime_cleanly() {
+    let (_, run) = trained();
+    let dir = scratch("no-ort");
+    let output = tools()
+        .args(["export", "--checkpoint"])
+        .arg(run)
+        .arg("--out")
+        .arg(dir.join("m.onnx"))
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.31.1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ONNX Runtime: cannot load /nonexistent/libonnxruntime.so.1.31.1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!dir.join("m.onnx").exists());
+}
+
+#[test]
+fn the_face_task_learns_the_bundled_face_set() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/face-data");
+    let out = scratch("face-task");
+    let options = TrainOptions {
+        task: TrainTask::Face,
+        channels: 1,
+        batch: 32,
+        lr: 2e-3,
+        val_split: 0.15,
+        ..options(&data, &out, 3)
+    };
+    let summary = train_locked(&options).unwrap();
+    assert_eq!(summary.state.labels, ["me", "other"]);
+    assert_eq!(summary.state.input.fit, lookout::preprocess::Fit::PadSquare);
+    assert_eq!(summary.state.train_samples + summary.state.val_samples, 148);
+    let last = summary.state.history.last().unwrap();
+    assert!(last.train_top1 > 0.8, "{last:?}");
 }
