@@ -87,30 +87,15 @@ pub fn evaluate(
         return Err(EvalError::Empty);
     }
 
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(source.len() as u64) };
-    bar.set_style(
-        ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
-            .expect("valid template"),
-    );
     let mut confusion = vec![vec![0u64; labels.len()]; labels.len()];
     let (mut top1, mut top3) = (0usize, 0usize);
-    let mut pre = Preprocessor::default();
-    let mut tensor = Vec::new();
-    for i in 0..source.len() {
-        let sample = source.load(i)?;
-        let image = &sample.image;
-        let full = Rect { x: 0, y: 0, width: image.width as i32, height: image.height as i32 };
-        pre.prepare(&model.meta.input, image.pixels(), full, &mut tensor);
-        let probs = model.run(&tensor)?;
+    for_each_output(&model, source.as_ref(), quiet, |sample, probs| {
         let truth = mapping[sample.label];
         let rank = probs.iter().filter(|&&p| p > probs[truth]).count();
         top1 += usize::from(rank == 0);
         top3 += usize::from(rank < 3);
-        let predicted = argmax(&probs);
-        confusion[truth][predicted] += 1;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+        confusion[truth][argmax(probs)] += 1;
+    })?;
 
     let mut classes: Vec<ClassReport> = mapping
         .iter()
@@ -141,6 +126,34 @@ pub fn evaluate(
         confusion,
         labels,
     })
+}
+
+/// Runs `model` on every sample of `source` (whole image as the region, the runtime's
+/// preprocessing), with a progress bar unless `quiet`, handing each output to `visit`.
+fn for_each_output(
+    model: &Model,
+    source: &dyn Source,
+    quiet: bool,
+    mut visit: impl FnMut(&crate::dataset::Sample, &[f32]),
+) -> Result<(), EvalError> {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(source.len() as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
+            .expect("valid template"),
+    );
+    let mut pre = Preprocessor::default();
+    let mut tensor = Vec::new();
+    for i in 0..source.len() {
+        let sample = source.load(i)?;
+        let image = &sample.image;
+        let full = Rect { x: 0, y: 0, width: image.width as i32, height: image.height as i32 };
+        pre.prepare(&model.meta.input, image.pixels(), full, &mut tensor);
+        let probs = model.run(&tensor)?;
+        visit(&sample, &probs);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
 }
 
 fn argmax(values: &[f32]) -> usize {
@@ -212,25 +225,13 @@ pub fn evaluate_sequences(
     }
     let labels = model.meta.labels.clone();
     let classes = labels.len() + 1;
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(source.len() as u64) };
-    bar.set_style(
-        ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
-            .expect("valid template"),
-    );
     let (mut exact, mut cer_sum) = (0usize, 0.0f64);
     let mut errors = Vec::new();
-    let mut pre = Preprocessor::default();
-    let mut tensor = Vec::new();
-    for i in 0..source.len() {
-        let sample = source.load(i)?;
-        let image = &sample.image;
-        let full = Rect { x: 0, y: 0, width: image.width as i32, height: image.height as i32 };
-        pre.prepare(&model.meta.input, image.pixels(), full, &mut tensor);
-        let probs = model.run(&tensor)?;
+    for_each_output(&model, source.as_ref(), quiet, |sample, probs| {
         let read = if beam_width <= 1 {
-            lookout::ctc::greedy(&probs, classes)
+            lookout::ctc::greedy(probs, classes)
         } else {
-            lookout::ctc::beam(&probs, classes, beam_width).0
+            lookout::ctc::beam(probs, classes, beam_width).0
         };
         let truth: Vec<usize> = sample.text.iter().map(|&t| t as usize).collect();
         exact += usize::from(read == truth);
@@ -239,9 +240,7 @@ pub fn evaluate_sequences(
             let text = |s: &[usize]| s.iter().map(|&i| labels[i].as_str()).collect::<String>();
             errors.push((text(&truth), text(&read)));
         }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    })?;
     let n = source.len();
     Ok(SequenceReport { n, exact: exact as f64 / n as f64, cer: cer_sum / n as f64, errors })
 }

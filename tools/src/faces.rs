@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use lookout::cascade::{DetectParams, Detector};
+
+use crate::dataset::folder::collect_images;
+use crate::dataset::DatasetError;
 use lookout::image_io;
 use lookout::preprocess::{Fit, InputSpec, Pixels, Preprocessor, TensorLayout};
 
@@ -30,6 +33,8 @@ pub enum ExtractError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: cannot write crop: {source}")]
     Write { path: PathBuf, source: image::ImageError },
+    #[error(transparent)]
+    Photos(#[from] DatasetError),
 }
 
 /// Detects faces in every image under `input` (recursively) and writes
@@ -46,7 +51,11 @@ pub fn extract_faces(
     };
     std::fs::create_dir_all(out).map_err(io(out))?;
     let mut photos = Vec::new();
-    collect(input, &mut photos).map_err(io(input))?;
+    if input.is_file() {
+        photos.push(input.to_path_buf());
+    } else {
+        collect_images(input, &mut photos)?;
+    }
     photos.sort();
     // The crop is the preprocessing of a 3-channel, unnormalised model input: the same
     // pad-square fit and resize the runtime applies to faces.
@@ -100,25 +109,4 @@ fn write_crop(planes: &[f32], side: u32, path: &Path) -> Result<(), ExtractError
         }
     }
     rgb.save(path).map_err(|source| ExtractError::Write { path: path.to_path_buf(), source })
-}
-
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if path.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(path)? {
-        let child = entry?.path();
-        if child.is_dir() {
-            collect(&child, out)?;
-        } else if is_image(&child) {
-            out.push(child);
-        }
-    }
-    Ok(())
-}
-
-fn is_image(path: &Path) -> bool {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg" | "bmp" | "pgm" | "ppm" | "pnm"))
 }

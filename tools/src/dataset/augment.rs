@@ -180,7 +180,7 @@ fn warp(image: &Image, affine: &Affine, fill: Option<u8>) -> Image {
     Image { width: w, height: h, channels: ch, data }
 }
 
-fn sample_bilinear(image: &Image, u: f32, v: f32, c: usize, fill: Option<u8>) -> u8 {
+pub(crate) fn sample_bilinear(image: &Image, u: f32, v: f32, c: usize, fill: Option<u8>) -> u8 {
     let (w, h) = (image.width as i64, image.height as i64);
     let at = |x: i64, y: i64| -> f32 {
         if let (Some(paper), false) = (fill, (0..w).contains(&x) && (0..h).contains(&y)) {
@@ -286,7 +286,7 @@ fn filter3(image: &Image, pick: impl Fn(&[u8; 9]) -> u8) -> Image {
 }
 
 /// Dark ink on white: the minimum thickens strokes.
-fn min_filter(image: &Image) -> Image {
+pub(crate) fn min_filter(image: &Image) -> Image {
     filter3(image, |w| *w.iter().min().unwrap_or(&255))
 }
 

@@ -63,7 +63,8 @@ impl FolderSource {
     }
 }
 
-fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {
+/// Every image file (by extension) under `dir`, recursively, appended to `out`.
+pub fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DatasetError> {
     let entries =
         std::fs::read_dir(dir).map_err(|source| DatasetError::Io { path: dir.into(), source })?;
     for entry in entries {

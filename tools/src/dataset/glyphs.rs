@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::augment::Rng;
+use super::augment::{min_filter, sample_bilinear, Rng};
 use super::gnt::{self, GntWriter, LEVEL1_CLASSES};
 use super::render::{find_fonts, Font};
 use super::{DatasetError, Image};
@@ -126,8 +126,9 @@ pub fn handwritten(font: &Font, c: char, rng: &mut Rng) -> Image {
     font.draw(&mut canvas, c, px, x, baseline, 0);
     let alpha = rng.range(1.5, 3.5);
     let bent = elastic(&canvas, rng, alpha, 6.0);
+    // A heavier pen one time in three: each pixel takes the darkest of its neighbourhood.
     match rng.below(3) {
-        0 => thicken(&bent),
+        0 => min_filter(&bent),
         _ => bent,
     }
 }
@@ -151,7 +152,7 @@ fn elastic(image: &Image, rng: &mut Rng, alpha: f32, smooth: f32) -> Image {
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
-            data.push(bilinear_white(image, x as f32 + dx[i], y as f32 + dy[i]));
+            data.push(sample_bilinear(image, x as f32 + dx[i], y as f32 + dy[i], 0, Some(255)));
         }
     }
     Image { width: w, height: h, channels: 1, data }
@@ -179,44 +180,6 @@ fn box_smooth(f: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
         }
     }
     out
-}
-
-fn bilinear_white(image: &Image, u: f32, v: f32) -> u8 {
-    let (w, h) = (image.width as i64, image.height as i64);
-    let at = |x: i64, y: i64| -> f32 {
-        if (0..w).contains(&x) && (0..h).contains(&y) {
-            image.data[(y * w + x) as usize] as f32
-        } else {
-            255.0
-        }
-    };
-    let (x0, y0) = (u.floor(), v.floor());
-    let (fx, fy) = (u - x0, v - y0);
-    let (x0, y0) = (x0 as i64, y0 as i64);
-    let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1, y0) * fx;
-    let bottom = at(x0, y0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1) * fx;
-    (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8
-}
-
-/// A heavier pen: each pixel takes the darkest of its 3×3 neighbourhood.
-fn thicken(image: &Image) -> Image {
-    let (w, h) = (image.width as i64, image.height as i64);
-    let mut data = Vec::with_capacity(image.data.len());
-    for y in 0..h {
-        for x in 0..w {
-            let mut darkest = 255u8;
-            for dy in -1..=1 {
-                for dx in -1..=1 {
-                    let (xx, yy) = (x + dx, y + dy);
-                    if (0..w).contains(&xx) && (0..h).contains(&yy) {
-                        darkest = darkest.min(image.data[(yy * w + xx) as usize]);
-                    }
-                }
-            }
-            data.push(darkest);
-        }
-    }
-    Image { width: image.width, height: image.height, channels: 1, data }
 }
 
 /// The tight box around the ink (pixels below 250), as CASIA samples are stored; the whole
