@@ -19,7 +19,8 @@ fn model(name: &str) -> PathBuf {
 fn face_model_tells_the_astronaut_from_lfw_faces() {
     let path = model("face.onnx");
     let m = Model::load(&path).unwrap();
-    assert_eq!((m.meta.task, m.meta.labels.as_slice()), (Task::Classify, ["me", "other"].as_slice()));
+    assert_eq!(m.meta.task, Task::Classify);
+    assert_eq!(m.meta.labels, ["me", "other"]);
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/face-data");
     let source = Arc::new(lookout_tools::dataset::folder::FolderSource::open(&data).unwrap());
     let report = eval::evaluate(&path, source, true).unwrap();
@@ -54,7 +55,7 @@ fn hanzi_model_reads_characters_in_a_font_it_never_saw() {
 }
 
 /// Set from the figure in models/README.md, less a margin for the small sample.
-const HANZI_MIN_TOP1: f64 = 0.5;
+const HANZI_MIN_TOP1: f64 = 0.85;
 
 /// Every `step`-th sample of a source.
 struct EveryNth {
