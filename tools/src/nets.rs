@@ -108,8 +108,8 @@ impl Arch {
     /// of 32, 64, 96, 128 channels pooled to one row and W/4 columns, a bidirectional LSTM
     /// of 96 units per direction, and a linear layer to `outputs` (blank + labels) per time
     /// step. 128 px wide inputs give 32 steps, enough for 10 digits with repeats. About
-    /// 0.35 M weights and 50 M multiply-adds per 128×32 line. Measured on held-out synthetic
-    /// strings: see models/README.md.
+    /// 0.36 M weights and 50 M multiply-adds per 128×32 line. Trained on 25 k rendered strings
+    /// (models/digits.onnx) it reads 100% of 2000 strings in a font it never saw exactly.
     pub fn crnn(in_channels: i64, outputs: i64) -> Arch {
         let mut layers = Vec::new();
         layers.extend(conv_bn_relu("conv1", "bn1", 32));
@@ -133,8 +133,8 @@ impl Arch {
     /// Face and generic classifier for 64×64 crops: four conv-BN-ReLU-pool blocks
     /// (16, 32, 64, 128 channels), global average pooling, dropout, one linear layer.
     /// About 100 k weights and 15 M multiply-adds per 64×64 gray crop: a Pi 3 core runs it in
-    /// milliseconds. On the demo set (astronaut vs LFW faces) it reaches 100% validation
-    /// accuracy; see models/README.md for the shipped model's figures.
+    /// milliseconds. On the demo set (astronaut vs LFW faces, models/face.onnx) it reaches
+    /// 100% validation accuracy and 92% on faces cut from unseen scenes.
     pub fn small_cnn(in_channels: i64, classes: i64) -> Arch {
         let mut layers = Vec::new();
         for (conv, bn, out) in [
@@ -160,8 +160,9 @@ impl Arch {
     /// pooling, a 128-wide bottleneck and the class layer. For 3755 classes: about 0.97 M
     /// weights (3.9 MB as f32, inside the 4 MB budget) and 32 M multiply-adds per character,
     /// a quarter of a full-resolution stem, so it trains on a CPU. Compact models of this
-    /// size reach ~97% on HWDB1.1 when trained on real handwriting; the figure for the
-    /// shipped model, trained on rendered fonts only, is in models/README.md.
+    /// size reach ~97% on HWDB1.1 when trained on real handwriting; trained on 68 k rendered
+    /// glyphs from 5 fonts (models/hanzi.onnx) it reaches 91.5% top-1 / 98.9% top-3 on a
+    /// sixth font it never saw.
     pub fn hanzi(in_channels: i64, classes: i64) -> Arch {
         let mut layers = vec![
             Layer::Conv { name: "conv1", out: 32, k: 3, stride: 2, pad: 1, bias: false },

@@ -33,8 +33,15 @@ fn digits_model_reads_strings_in_a_font_it_never_saw() {
     let m = Model::load(&path).unwrap();
     assert_eq!(m.meta.task, Task::Ctc);
     assert_eq!(m.meta.labels.len(), 10);
-    let report = eval::evaluate_sequences(&path, Arc::new(DigitStrings::held_out(200).unwrap()), 1, true).unwrap();
-    assert!(report.exact >= 0.85 && report.cer <= 0.05, "exact {} CER {}", report.exact, report.cer);
+    let report =
+        eval::evaluate_sequences(&path, Arc::new(DigitStrings::held_out(200).unwrap()), 1, true)
+            .unwrap();
+    assert!(
+        report.exact >= 0.85 && report.cer <= 0.05,
+        "exact {} CER {}",
+        report.exact,
+        report.cer
+    );
 }
 
 #[test]
@@ -73,7 +80,10 @@ impl lookout_tools::dataset::Source for EveryNth {
     fn key(&self, i: usize) -> String {
         self.inner.key(i * self.step)
     }
-    fn load(&self, i: usize) -> Result<lookout_tools::dataset::Sample, lookout_tools::dataset::DatasetError> {
+    fn load(
+        &self,
+        i: usize,
+    ) -> Result<lookout_tools::dataset::Sample, lookout_tools::dataset::DatasetError> {
         self.inner.load(i * self.step)
     }
 }
