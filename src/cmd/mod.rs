@@ -1,6 +1,7 @@
 //! Command-line interface: raw flags (clap) are validated into library types per command.
 
 mod detect;
+mod models;
 
 use std::process::ExitCode;
 
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "lookout",
     version,
-    about = "Edge-vision runtime: cascade face detection and more"
+    about = "Edge-vision runtime: cascade face detection, ONNX classification and text recognition"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -21,11 +22,17 @@ pub struct Cli {
 enum Command {
     /// Detect faces (or whatever the cascade finds) in image files.
     Detect(detect::DetectArgs),
+    /// Run a classifier (e.g. models/face.onnx) on image files: top labels with probabilities.
+    Classify(models::ClassifyArgs),
+    /// Read text: a CTC model (models/digits.onnx) or a character classifier (models/hanzi.onnx).
+    Recognize(models::RecognizeArgs),
 }
 
 /// Runs the chosen command; `Err` means a usage or set-up problem (exit code 2).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Detect(args) => detect::run(args),
+        Command::Classify(args) => models::classify(args),
+        Command::Recognize(args) => models::recognize(args),
     }
 }

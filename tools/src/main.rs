@@ -88,6 +88,12 @@ struct InspectArgs {
     /// Keep .gnt samples outside the 3755 level-1 characters.
     #[arg(long)]
     gnt_symbols: bool,
+    /// Also write the first N samples, as stored (before augmentation), as PNG files named
+    /// <index>_<label or text>.png into --examples-dir.
+    #[arg(long, default_value_t = 0, value_name = "N", requires = "examples_dir")]
+    examples: usize,
+    #[arg(long, value_name = "DIR")]
+    examples_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -398,6 +404,9 @@ fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
         augment: train::augment_for(args.task),
         seed: 1,
     };
+    if let Some(dir) = &args.examples_dir {
+        write_examples(source.as_ref(), args.examples, dir)?;
+    }
     let indices: Vec<usize> = (0..source.len()).collect();
     let loader = EpochLoader::new(source.clone(), &indices, 1, &config);
     let bar = ProgressBar::new(loader.batches() as u64);
@@ -417,14 +426,21 @@ fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let (fewest, most) =
-        (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
-    println!(
-        "{}: {samples} samples, {} classes ({fewest} to {most} samples each), {:.0} samples/s with {workers} workers",
-        args.data.display(),
-        counts.len(),
-        samples as f64 / seconds.max(1e-9)
-    );
+    let rate = samples as f64 / seconds.max(1e-9);
+    if args.task.is_sequence() {
+        println!(
+            "{}: {samples} samples, {rate:.0} samples/s with {workers} workers",
+            args.data.display()
+        );
+    } else {
+        let fewest = counts.iter().min().copied().unwrap_or(0);
+        let most = counts.iter().max().copied().unwrap_or(0);
+        println!(
+            "{}: {samples} samples, {} classes ({fewest} to {most} samples each), {rate:.0} samples/s with {workers} workers",
+            args.data.display(),
+            counts.len(),
+        );
+    }
     Ok(())
 }
 
@@ -450,5 +466,24 @@ fn run_extract(args: ExtractArgs) -> anyhow::Result<()> {
         report.photos,
         args.out.display()
     );
+    Ok(())
+}
+
+fn write_examples(source: &dyn Source, count: usize, dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+    for i in 0..count.min(source.len()) {
+        let sample = source.load(i)?;
+        let name = if sample.text.is_empty() {
+            source.labels()[sample.label].clone()
+        } else {
+            sample.text.iter().map(|&t| source.labels()[t as usize].as_str()).collect()
+        };
+        let image = &sample.image;
+        let path = dir.join(format!("{i:03}_{name}.png"));
+        let color = if image.channels == 1 { image::ColorType::L8 } else { image::ColorType::Rgb8 };
+        image::save_buffer(&path, &image.data, image.width as u32, image.height as u32, color)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
     Ok(())
 }

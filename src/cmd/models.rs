@@ -1,0 +1,145 @@
+//! `lookout classify` and `lookout recognize`: run a model on whole image files, the way the
+//! daemon runs it on a face or a text region (same preprocessing, same tract plan).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use lookout::cascade::Rect;
+use lookout::ctc;
+use lookout::image_io;
+use lookout::model::{Model, Task};
+use lookout::preprocess::{Pixels, Preprocessor};
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// ONNX model exported by lookout-tools (`lookout.task = classify`).
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// How many labels to print per image.
+    #[arg(long, default_value_t = 3, value_name = "K")]
+    top: usize,
+    /// One JSON object per image: {"image", "top": [[label, probability], ...]}.
+    #[arg(long)]
+    json: bool,
+    /// Image files; each whole image is the model's input region.
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecognizeArgs {
+    /// ONNX model: a CTC sequence model (digit strings) or a character classifier.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Beam width for CTC decoding (1 = greedy).
+    #[arg(long, default_value_t = 1, value_name = "W")]
+    beam: usize,
+    /// One JSON object per image: {"image", "text", "confidence"}.
+    #[arg(long)]
+    json: bool,
+    /// Image files; each whole image is the text region.
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+}
+
+pub fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    let model = load(&args.model, Task::Classify)?;
+    for_each_output(&model, &args.images, |path, probs| {
+        let mut ranked: Vec<(usize, f32)> = probs.iter().copied().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let top: Vec<(&str, f32)> = ranked
+            .iter()
+            .take(args.top.max(1))
+            .map(|&(i, p)| (model.meta.labels[i].as_str(), p))
+            .collect();
+        if args.json {
+            serde_json::json!({"image": path.display().to_string(), "top": top}).to_string()
+        } else {
+            let list: Vec<String> = top.iter().map(|(l, p)| format!("{l} {p:.3}")).collect();
+            format!("{}: {}", path.display(), list.join(", "))
+        }
+    })
+}
+
+pub fn recognize(args: RecognizeArgs) -> anyhow::Result<ExitCode> {
+    let model = Model::load(&args.model)?;
+    let classes = model.meta.labels.len() + 1;
+    for_each_output(&model, &args.images, |path, probs| {
+        let (text, confidence) = match model.meta.task {
+            Task::Ctc => {
+                let (decoded, p) = if args.beam <= 1 {
+                    let decoded = ctc::greedy(probs, classes);
+                    let p = probs
+                        .chunks_exact(classes)
+                        .map(|row| row.iter().copied().fold(0.0f32, f32::max) as f64)
+                        .product();
+                    (decoded, p)
+                } else {
+                    ctc::beam(probs, classes, args.beam)
+                };
+                let text: String = decoded.iter().map(|&i| model.meta.labels[i].as_str()).collect();
+                (text, p)
+            }
+            Task::Classify => {
+                let best =
+                    probs.iter().enumerate().fold(0, |b, (i, p)| if *p > probs[b] { i } else { b });
+                (model.meta.labels[best].clone(), probs[best] as f64)
+            }
+        };
+        if args.json {
+            serde_json::json!({"image": path.display().to_string(), "text": text, "confidence": confidence}).to_string()
+        } else {
+            format!("{}: {text} ({confidence:.3})", path.display())
+        }
+    })
+}
+
+fn load(path: &Path, task: Task) -> anyhow::Result<Model> {
+    let model = Model::load(path)?;
+    if model.meta.task != task {
+        anyhow::bail!(
+            "{}: is a {:?} model, this command needs a {task:?} model",
+            path.display(),
+            model.meta.task
+        );
+    }
+    Ok(model)
+}
+
+/// Runs `model` on each image and prints `line(path, output)`. Unreadable images are reported
+/// and skipped (exit code 1); the others are still processed.
+fn for_each_output(
+    model: &Model,
+    images: &[PathBuf],
+    mut line: impl FnMut(&Path, &[f32]) -> String,
+) -> anyhow::Result<ExitCode> {
+    let mut pre = Preprocessor::default();
+    let mut tensor = Vec::new();
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    for path in images {
+        let decoded = match image_io::read(path) {
+            Ok(d) => d,
+            Err(err) => {
+                eprintln!("lookout: {err}");
+                failed = true;
+                continue;
+            }
+        };
+        let rgb = &decoded.rgb;
+        let pixels = Pixels {
+            width: rgb.width() as usize,
+            height: rgb.height() as usize,
+            channels: 3,
+            data: rgb.as_raw(),
+        };
+        let whole = Rect { x: 0, y: 0, width: pixels.width as i32, height: pixels.height as i32 };
+        pre.prepare(&model.meta.input, pixels, whole, &mut tensor);
+        let probs = model.run(&tensor).with_context(|| format!("{}", path.display()))?;
+        writeln!(stdout.lock(), "{}", line(path, &probs)).context("writing to stdout")?;
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
