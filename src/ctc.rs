@@ -62,8 +62,8 @@ pub fn beam(probs: &[f32], classes: usize, width: usize) -> (Vec<usize>, f64) {
             if let Some(&last) = b.prefix.last() {
                 add(b.prefix.clone(), 0.0, b.label * row[last + 1] as f64);
             }
-            for c in 1..classes {
-                let p = row[c] as f64;
+            for (c, &p) in row.iter().enumerate().skip(1) {
+                let p = p as f64;
                 let mut extended = b.prefix.clone();
                 extended.push(c - 1);
                 // A repeated label only extends the prefix after a blank in between.

@@ -275,7 +275,10 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         state.history.push(metrics);
         state.epochs_done = epoch;
         // NaN (no validation set, or a fresh run read back) never blocks an improvement.
-        let better_loss = !(val_loss >= state.best_val_loss);
+        let better_loss = !matches!(
+            val_loss.partial_cmp(&state.best_val_loss),
+            Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+        );
         if val_top1 > state.best_val_top1 || (val_top1 == state.best_val_top1 && better_loss) {
             state.best_val_top1 = val_top1;
             state.best_val_loss = val_loss;

@@ -35,8 +35,8 @@ fn pattern(class: usize, rng: &mut Rng) -> Image {
     for y in 0..h {
         for x in 0..w {
             let on = match class {
-                0 => (y + phase) / 4 % 2 == 0,
-                1 => (x + phase) / 4 % 2 == 0,
+                0 => ((y + phase) / 4).is_multiple_of(2),
+                1 => ((x + phase) / 4).is_multiple_of(2),
                 _ => {
                     let (dx, dy) = (x as f32 - 20.0, y as f32 - 20.0 + phase as f32 - 4.0);
                     dx * dx + dy * dy < 140.0

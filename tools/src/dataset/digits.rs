@@ -65,7 +65,7 @@ impl DigitStrings {
 
     /// The evaluation set: `count` strings from [`HELD_OUT_FONT`], drawn with another seed.
     pub fn held_out(count: usize) -> Result<DigitStrings, DatasetError> {
-        DigitStrings::new(find_fonts(&[HELD_OUT_FONT])?, count, 0x5eed_0f_e7a1)
+        DigitStrings::new(find_fonts(&[HELD_OUT_FONT])?, count, 0x005e_ed0f_e7a1)
     }
 
     /// Draws sample `i`: the line image and its digits.
