@@ -10,6 +10,8 @@ use clap::Args;
 use lookout::cascade::{self, DetectParams, Detector};
 use lookout::image_io;
 
+use super::ImageFiles;
+
 #[derive(Debug, Args)]
 pub struct DetectArgs {
     /// OpenCV cascade XML (Haar or LBP, current or legacy format) [default: the built-in
@@ -68,17 +70,10 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{}: cannot create folder", dir.display()))?;
     }
 
-    let mut failed = false;
+    let mut files = ImageFiles::default();
     let stdout = std::io::stdout();
     for path in &args.images {
-        let decoded = match image_io::read(path) {
-            Ok(d) => d,
-            Err(err) => {
-                eprintln!("lookout: {err}");
-                failed = true;
-                continue;
-            }
-        };
+        let Some(decoded) = files.read(path) else { continue };
         let start = Instant::now();
         let faces = detector.detect(&decoded.gray, &params, threads);
         let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -108,12 +103,11 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             image_io::draw_boxes(&mut rgb, &faces, [0, 255, 0]);
             let target = dir.join(drawn_name(path));
             if let Err(err) = image_io::write_png(&rgb, &target) {
-                eprintln!("lookout: {err}");
-                failed = true;
+                files.fail(err);
             }
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(files.exit_code())
 }
 
 fn drawn_name(image: &Path) -> PathBuf {

@@ -36,3 +36,35 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recognize(args) => models::recognize(args),
     }
 }
+
+/// Reads the image files a command was given: an unreadable file is reported on stderr and
+/// remembered, and the command goes on with the others, ending with exit code 1.
+#[derive(Debug, Default)]
+struct ImageFiles {
+    failed: bool,
+}
+
+impl ImageFiles {
+    fn read(&mut self, path: &std::path::Path) -> Option<lookout::image_io::Decoded> {
+        match lookout::image_io::read(path) {
+            Ok(decoded) => Some(decoded),
+            Err(err) => {
+                self.fail(err);
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, err: impl std::fmt::Display) {
+        eprintln!("lookout: {err}");
+        self.failed = true;
+    }
+
+    fn exit_code(&self) -> ExitCode {
+        if self.failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}

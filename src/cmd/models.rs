@@ -9,9 +9,10 @@ use anyhow::Context;
 use clap::Args;
 use lookout::cascade::Rect;
 use lookout::ctc;
-use lookout::image_io;
 use lookout::model::{Model, Task};
 use lookout::preprocess::{Pixels, Preprocessor};
+
+use super::ImageFiles;
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
@@ -118,17 +119,10 @@ fn for_each_output(
 ) -> anyhow::Result<ExitCode> {
     let mut pre = Preprocessor::default();
     let mut tensor = Vec::new();
-    let mut failed = false;
+    let mut files = ImageFiles::default();
     let stdout = std::io::stdout();
     for path in images {
-        let decoded = match image_io::read(path) {
-            Ok(d) => d,
-            Err(err) => {
-                eprintln!("lookout: {err}");
-                failed = true;
-                continue;
-            }
-        };
+        let Some(decoded) = files.read(path) else { continue };
         let rgb = &decoded.rgb;
         let pixels = Pixels {
             width: rgb.width() as usize,
@@ -141,5 +135,5 @@ fn for_each_output(
         let probs = model.run(&tensor).with_context(|| format!("{}", path.display()))?;
         writeln!(stdout.lock(), "{}", line(path, &probs)).context("writing to stdout")?;
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(files.exit_code())
 }

@@ -73,21 +73,10 @@ struct GlyphArgs {
 
 #[derive(clap::Args)]
 struct InspectArgs {
-    #[arg(long, value_enum)]
-    task: TrainTask,
-    /// As for train: folder-per-class images, .gnt file(s), or synthetic:N for digits.
-    #[arg(long, value_name = "PATH")]
-    data: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
     #[arg(long, default_value_t = 64)]
     batch: usize,
-    /// Loader threads [default: number of cores].
-    #[arg(long)]
-    workers: Option<usize>,
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
-    channels: u32,
-    /// Keep .gnt samples outside the 3755 level-1 characters.
-    #[arg(long)]
-    gnt_symbols: bool,
     /// Also write the first N samples, as stored (before augmentation), as PNG files named
     /// <index>_<label or text>.png into --examples-dir.
     #[arg(long, default_value_t = 0, value_name = "N", requires = "examples_dir")]
@@ -103,13 +92,35 @@ enum DeviceArg {
     Cuda,
 }
 
+/// What to read and how: shared by `train` and `inspect-data`.
 #[derive(clap::Args)]
-struct TrainArgs {
+struct DataArgs {
     #[arg(long, value_enum)]
     task: TrainTask,
-    /// Folder-per-class images, or .gnt file(s) for hanzi.
+    /// Folder-per-class images, .gnt file(s) for hanzi, synthetic:N for digits.
     #[arg(long, value_name = "PATH")]
     data: PathBuf,
+    /// Loader threads [default: number of cores].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Input channels for face/classify models: 3 (RGB) or 1 (gray).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
+    channels: u32,
+    /// Keep .gnt samples outside the 3755 level-1 characters (symbols, level 2) as classes.
+    #[arg(long)]
+    gnt_symbols: bool,
+}
+
+impl DataArgs {
+    fn workers(&self) -> usize {
+        self.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
     /// Run folder (created).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -132,15 +143,6 @@ struct TrainArgs {
     /// Stop after this many epochs without a better validation top-1.
     #[arg(long, default_value_t = 8)]
     patience: usize,
-    /// Loader threads [default: number of cores].
-    #[arg(long)]
-    workers: Option<usize>,
-    /// Input channels for face/classify models: 3 (RGB) or 1 (gray).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
-    channels: u32,
-    /// Keep .gnt samples outside the 3755 level-1 characters (symbols, level 2) as classes.
-    #[arg(long)]
-    gnt_symbols: bool,
     /// Stop after N epochs now, keeping the schedule of --epochs; continue with --resume.
     #[arg(long, value_name = "N")]
     pause_after: Option<usize>,
@@ -237,7 +239,8 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     if !(0.0..1.0).contains(&args.val_split) {
         bail!("--val-split must be in [0, 1), got {}", args.val_split);
     }
-    if args.channels == 2 {
+    let data = &args.data;
+    if data.channels == 2 {
         bail!("--channels must be 1 or 3");
     }
     let device = match args.device {
@@ -246,12 +249,10 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         DeviceArg::Cuda if tch::Cuda::is_available() => tch::Device::Cuda(0),
         DeviceArg::Cuda => bail!("--device cuda: no CUDA device is visible to libtorch (is the CUDA build of libtorch linked? see README)"),
     };
-    let workers =
-        args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    eprintln!("training {:?} on {device:?}", args.task);
+    eprintln!("training {:?} on {device:?}", data.task);
     let summary = train::train(&TrainOptions {
-        task: args.task,
-        data: args.data,
+        task: data.task,
+        data: data.data.clone(),
         out: args.out,
         epochs: args.epochs,
         batch: args.batch.max(1),
@@ -261,10 +262,10 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         seed: args.seed,
         val_split: args.val_split,
         patience: args.patience.max(1),
-        workers,
-        channels: args.channels,
+        workers: data.workers(),
+        channels: data.channels,
         pause_after: args.pause_after,
-        gnt_symbols: args.gnt_symbols,
+        gnt_symbols: data.gnt_symbols,
         quiet: args.quiet,
     })?;
     let state = &summary.state;
@@ -391,17 +392,17 @@ fn run_make_glyphs(args: GlyphArgs) -> anyhow::Result<()> {
 }
 
 fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let source = train::open_source(args.task, &args.data, 1, args.gnt_symbols)?;
-    let spec = train::input_spec(args.task, args.channels);
-    let workers =
-        args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let data = &args.data;
+    let source = train::open_source(data.task, &data.data, 1, data.gnt_symbols)?;
+    let spec = train::input_spec(data.task, data.channels);
+    let workers = data.workers();
     let config = LoaderConfig {
         spec,
         batch: args.batch.max(1),
         workers,
         queue: 2 * args.batch.max(8),
         shuffle_buffer: 8 * args.batch.max(32),
-        augment: train::augment_for(args.task),
+        augment: train::augment_for(data.task),
         seed: 1,
     };
     if let Some(dir) = &args.examples_dir {
@@ -427,17 +428,17 @@ fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let rate = samples as f64 / seconds.max(1e-9);
-    if args.task.is_sequence() {
+    if data.task.is_sequence() {
         println!(
             "{}: {samples} samples, {rate:.0} samples/s with {workers} workers",
-            args.data.display()
+            data.data.display()
         );
     } else {
         let fewest = counts.iter().min().copied().unwrap_or(0);
         let most = counts.iter().max().copied().unwrap_or(0);
         println!(
             "{}: {samples} samples, {} classes ({fewest} to {most} samples each), {rate:.0} samples/s with {workers} workers",
-            args.data.display(),
+            data.data.display(),
             counts.len(),
         );
     }
