@@ -135,8 +135,14 @@ pub struct TrainSummary {
 }
 
 pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
-    let source = open_source(options.task, &options.data, options.seed, options.gnt_symbols)?;
-    let (train_idx, val_idx) = dataset::split(source.as_ref(), options.val_split, options.seed);
+    // A resumed run keeps the seed and split it started with, whatever the flags say now.
+    let resumed = if options.resume { Some(TrainState::load(&options.out)?) } else { None };
+    let (seed, val_split) = match &resumed {
+        Some(state) => (state.seed, state.val_split),
+        None => (options.seed, options.val_split),
+    };
+    let source = open_source(options.task, &options.data, seed, options.gnt_symbols)?;
+    let (train_idx, val_idx) = dataset::split(source.as_ref(), val_split, seed);
     if train_idx.is_empty() {
         return Err(TrainError::Data {
             data: options.data.clone(),
@@ -148,8 +154,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
 
     let spec = input_spec(options.task, options.channels);
     let classes = source.labels().len() as i64;
-    let mut state = if options.resume {
-        let state = TrainState::load(out)?;
+    let mut state = if let Some(state) = resumed {
         check_resumable(&state, options, source.labels())?;
         TrainState { epochs: options.epochs, ..state }
     } else {
@@ -177,7 +182,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         }
     };
 
-    tch::manual_seed(options.seed as i64);
+    tch::manual_seed(state.seed as i64);
     let mut vs = tch::nn::VarStore::new(options.device);
     let arch = Arch::for_task(state.task, state.in_channels, classes);
     let net = Net::new(&vs.root(), &arch);

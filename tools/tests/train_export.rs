@@ -225,8 +225,10 @@ fn resume_continues_exactly_where_the_run_stopped() {
     let paused =
         train_locked(&TrainOptions { pause_after: Some(1), ..options(&data, &split, 3) }).unwrap();
     assert_eq!(paused.state.epochs_done, 1);
+    // A different --seed on resume must not change the run: it keeps the one it started with.
     let resumed =
-        train_locked(&TrainOptions { resume: true, ..options(&data, &split, 3) }).unwrap();
+        train_locked(&TrainOptions { resume: true, seed: 12345, ..options(&data, &split, 3) })
+            .unwrap();
     assert_eq!(resumed.state.epochs_done, 3);
 
     let sorted = |dir: &Path| {
