@@ -11,17 +11,13 @@ pub fn greedy(probs: &[f32], classes: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut previous = 0;
     for row in probs.chunks_exact(classes) {
-        let best = argmax(row);
+        let best = crate::model::argmax(row);
         if best != 0 && best != previous {
             out.push(best - 1);
         }
         previous = best;
     }
     out
-}
-
-fn argmax(row: &[f32]) -> usize {
-    row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
 }
 
 /// One prefix of the beam: probability of ending in a blank and in its last label.

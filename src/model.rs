@@ -130,11 +130,20 @@ impl Model {
 
     /// Runs a classifier and returns the `k` most probable labels, best first.
     pub fn top_k(&self, input: &[f32], k: usize) -> Result<Vec<(String, f32)>, ModelError> {
-        let probs = self.run(input)?;
-        let mut ranked: Vec<(usize, f32)> = probs.into_iter().enumerate().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(ranked.into_iter().take(k).map(|(i, p)| (self.meta.labels[i].clone(), p)).collect())
+        Ok(self.top_labels(&self.run(input)?, k))
     }
+
+    /// The `k` most probable labels of a classifier output, best first (ties: lower index).
+    pub fn top_labels(&self, probs: &[f32], k: usize) -> Vec<(String, f32)> {
+        let mut ranked: Vec<(usize, f32)> = probs.iter().copied().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.into_iter().take(k).map(|(i, p)| (self.meta.labels[i].clone(), p)).collect()
+    }
+}
+
+/// Index of the largest value, the first of equal ones (0 for an empty slice).
+pub fn argmax(values: &[f32]) -> usize {
+    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
 }
 
 fn concrete_output_shape(model: &TypedModel) -> Option<Vec<usize>> {
@@ -206,4 +215,15 @@ fn read_meta(props: &[(&str, &str)], path: &Path) -> Result<ModelMeta, ModelErro
         metrics,
         created: get("lookout.created").map(str::to_string),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_takes_the_first_of_equal_maxima() {
+        assert_eq!(argmax(&[0.1, 0.7, 0.7, 0.2]), 1);
+        assert_eq!(argmax(&[1.0]), 0);
+    }
 }

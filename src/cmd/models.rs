@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use lookout::cascade::Rect;
 use lookout::ctc;
-use lookout::model::{Model, Task};
+use lookout::model::{argmax, Model, Task};
 use lookout::preprocess::{Pixels, Preprocessor};
 
 use super::ImageFiles;
@@ -49,13 +49,7 @@ pub struct RecognizeArgs {
 pub fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let model = load(&args.model, Task::Classify)?;
     for_each_output(&model, &args.images, |path, probs| {
-        let mut ranked: Vec<(usize, f32)> = probs.iter().copied().enumerate().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let top: Vec<(&str, f32)> = ranked
-            .iter()
-            .take(args.top.max(1))
-            .map(|&(i, p)| (model.meta.labels[i].as_str(), p))
-            .collect();
+        let top = model.top_labels(probs, args.top.max(1));
         if args.json {
             serde_json::json!({"image": path.display().to_string(), "top": top}).to_string()
         } else {
@@ -85,8 +79,7 @@ pub fn recognize(args: RecognizeArgs) -> anyhow::Result<ExitCode> {
                 (text, p)
             }
             Task::Classify => {
-                let best =
-                    probs.iter().enumerate().fold(0, |b, (i, p)| if *p > probs[b] { i } else { b });
+                let best = argmax(probs);
                 (model.meta.labels[best].clone(), probs[best] as f64)
             }
         };

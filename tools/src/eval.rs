@@ -94,7 +94,7 @@ pub fn evaluate(
         let rank = probs.iter().filter(|&&p| p > probs[truth]).count();
         top1 += usize::from(rank == 0);
         top3 += usize::from(rank < 3);
-        confusion[truth][argmax(probs)] += 1;
+        confusion[truth][lookout::model::argmax(probs)] += 1;
     })?;
 
     let mut classes: Vec<ClassReport> = mapping
@@ -156,10 +156,6 @@ fn for_each_output(
     Ok(())
 }
 
-fn argmax(values: &[f32]) -> usize {
-    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
-}
-
 impl EvalReport {
     /// Writes the confusion image when the model has few enough classes; returns whether it did.
     pub fn draw_confusion(&self, path: &Path) -> Result<bool, plot::PlotError> {
@@ -173,17 +169,6 @@ impl EvalReport {
     /// The `--json` line.
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({"n": self.n, "top1": self.top1, "top3": self.top3})
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn argmax_takes_the_first_of_equal_maxima() {
-        assert_eq!(argmax(&[0.1, 0.7, 0.7, 0.2]), 1);
-        assert_eq!(argmax(&[1.0]), 0);
     }
 }
 

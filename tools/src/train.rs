@@ -183,7 +183,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
     };
 
     tch::manual_seed(state.seed as i64);
-    let mut vs = tch::nn::VarStore::new(options.device);
+    let vs = tch::nn::VarStore::new(options.device);
     let arch = Arch::for_task(state.task, state.in_channels, classes);
     let net = Net::new(&vs.root(), &arch);
     let mut opt = AdamW::new(&vs, 1e-4);
@@ -307,7 +307,6 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
             );
         }
     }
-    vs.freeze();
     Ok(TrainSummary { state, out: out.clone() })
 }
 
