@@ -1,0 +1,4 @@
+//! What happens after a decision: sounds, the event log, snapshots, MQTT.
+
+pub mod audio;
+pub mod mqtt;
