@@ -22,6 +22,7 @@ pub enum ImageError {
 const MAX_PIXELS: u64 = 1 << 28;
 
 /// A decoded image: its colour pixels (for drawing) and the gray frame the detector reads.
+#[derive(Debug)]
 pub struct Decoded {
     pub rgb: RgbImage,
     pub gray: GrayImage,

@@ -141,6 +141,47 @@ impl Model {
     }
 }
 
+/// What a text model read in a region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// A CTC model's string, or a character classifier's best label.
+    pub text: String,
+    /// CTC: the path probability (greedy: product of the per-step maxima; beam: the beam's
+    /// total); classifier: the top-1 probability.
+    pub confidence: f64,
+    /// Classifiers: the `top_k` best labels; empty for CTC models.
+    pub alternatives: Vec<(String, f32)>,
+}
+
+impl Model {
+    /// Decodes a text model's output: CTC greedy (`beam` ≤ 1) or prefix beam search, or a
+    /// character classifier's ranking.
+    pub fn read_text(&self, probs: &[f32], beam: usize, top_k: usize) -> Reading {
+        let labels = &self.meta.labels;
+        match self.meta.task {
+            Task::Ctc => {
+                let classes = labels.len() + 1;
+                let (decoded, confidence) = if beam <= 1 {
+                    let confidence = probs
+                        .chunks_exact(classes)
+                        .map(|row| row.iter().copied().fold(0.0f32, f32::max) as f64)
+                        .product();
+                    (crate::ctc::greedy(probs, classes), confidence)
+                } else {
+                    crate::ctc::beam(probs, classes, beam)
+                };
+                let text = decoded.iter().filter_map(|&i| labels.get(i)).map(String::as_str).collect();
+                Reading { text, confidence, alternatives: Vec::new() }
+            }
+            Task::Classify => {
+                let alternatives = self.top_labels(probs, top_k.max(1));
+                let (text, p) = alternatives.first().cloned().unwrap_or_default();
+                Reading { text, confidence: p as f64, alternatives }
+            }
+        }
+    }
+}
+
 /// Index of the largest value, the first of equal ones (0 for an empty slice).
 pub fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })

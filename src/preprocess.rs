@@ -113,6 +113,34 @@ impl Pixels<'_> {
     }
 }
 
+/// A face as training data: the region grown to a square (edges repeated past the frame, as
+/// the pad-square fit does for the classifier) and resized to `side`×`side` RGB. Used by
+/// `lookout capture` and `lookout-tools extract-faces`, so enrolment crops and training crops
+/// are the same pixels the daemon will classify.
+pub fn face_crop(pre: &mut Preprocessor, rgb: &image::RgbImage, face: Rect, side: u32) -> image::RgbImage {
+    let spec = InputSpec {
+        width: side,
+        height: side,
+        channels: 3,
+        layout: TensorLayout::Nchw,
+        scale: 1.0,
+        mean: vec![0.0; 3],
+        std: vec![1.0; 3],
+        fit: Fit::PadSquare,
+    };
+    let pixels = Pixels { width: rgb.width() as usize, height: rgb.height() as usize, channels: 3, data: rgb.as_raw() };
+    let mut planes = Vec::new();
+    pre.prepare(&spec, pixels, face, &mut planes);
+    let area = (side * side) as usize;
+    let mut crop = image::RgbImage::new(side, side);
+    for (i, pixel) in crop.pixels_mut().enumerate() {
+        for c in 0..3 {
+            pixel.0[c] = planes[c * area + i].round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    crop
+}
+
 /// Reusable buffers, so the daemon's per-face work allocates nothing once warm.
 #[derive(Debug, Default)]
 pub struct Preprocessor {

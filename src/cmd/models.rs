@@ -8,8 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use lookout::cascade::Rect;
-use lookout::ctc;
-use lookout::model::{argmax, Model, Task};
+use lookout::model::{Model, Task};
 use lookout::preprocess::{Pixels, Preprocessor};
 
 use super::ImageFiles;
@@ -61,28 +60,9 @@ pub fn classify(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
 
 pub fn recognize(args: RecognizeArgs) -> anyhow::Result<ExitCode> {
     let model = Model::load(&args.model)?;
-    let classes = model.meta.labels.len() + 1;
     for_each_output(&model, &args.images, |path, probs| {
-        let (text, confidence) = match model.meta.task {
-            Task::Ctc => {
-                let (decoded, p) = if args.beam <= 1 {
-                    let decoded = ctc::greedy(probs, classes);
-                    let p = probs
-                        .chunks_exact(classes)
-                        .map(|row| row.iter().copied().fold(0.0f32, f32::max) as f64)
-                        .product();
-                    (decoded, p)
-                } else {
-                    ctc::beam(probs, classes, args.beam)
-                };
-                let text: String = decoded.iter().map(|&i| model.meta.labels[i].as_str()).collect();
-                (text, p)
-            }
-            Task::Classify => {
-                let best = argmax(probs);
-                (model.meta.labels[best].clone(), probs[best] as f64)
-            }
-        };
+        let reading = model.read_text(probs, args.beam, 1);
+        let (text, confidence) = (reading.text, reading.confidence);
         if args.json {
             serde_json::json!({"image": path.display().to_string(), "text": text, "confidence": confidence}).to_string()
         } else {

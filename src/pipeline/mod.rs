@@ -1,1 +1,287 @@
-//! (being written)
+//! One frame in, decisions out: gray → (downscale) → cascade → face crops from the full frame →
+//! the shared preprocessing → tract classifier → tracker and vote; plus the optional text
+//! region. Everything here is synchronous and deterministic; threads live in `daemon`.
+
+pub mod models;
+pub mod text;
+pub mod tracker;
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::cascade::{self, DetectParams, Detector, Rect};
+use crate::config::Config;
+use crate::imgproc::{resize_bilinear_exact, GrayImage, ResizeScratch};
+use crate::model::{ModelError, Reading, Task};
+use crate::preprocess::{Pixels, Preprocessor};
+use crate::source::Frame;
+
+pub use models::{LoadError, Loaded};
+use text::Stability;
+use tracker::{Observation, Tracker, TrackerOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Face,
+    Text,
+}
+
+/// Something the daemon acts on: a face track's label was voted in, or a text became stable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub kind: Kind,
+    pub label: String,
+    pub confidence: f32,
+    /// [x, y, width, height] in frame pixels (the face, or the text region).
+    #[serde(rename = "box")]
+    pub rect: [i32; 4],
+    /// Face decisions: the track (one per visit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track: Option<u64>,
+    /// Character classifiers: the best labels with their probabilities.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<(String, f32)>,
+    /// Which model decided (sha256 of the ONNX file).
+    pub model_sha256: String,
+}
+
+/// A face in this frame, classified and tracked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenFace {
+    pub rect: Rect,
+    pub label: String,
+    pub confidence: f32,
+    pub track: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub faces: Vec<SeenFace>,
+    pub text: Option<Reading>,
+    pub decisions: Vec<Decision>,
+    /// Time in the classifier, per face.
+    pub inference: Vec<Duration>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Cascade(#[from] cascade::CascadeError),
+    #[error(transparent)]
+    Model(#[from] LoadError),
+}
+
+struct FaceStage {
+    loaded: Loaded,
+    tracker: Tracker,
+}
+
+struct TextStage {
+    loaded: Loaded,
+    roi: Rect,
+    stability: Stability,
+    warned_outside: bool,
+}
+
+pub struct Pipeline {
+    detector: Detector,
+    params: DetectParams,
+    detect_width: u32,
+    threads: usize,
+    tracker_options: TrackerOptions,
+    face: Option<FaceStage>,
+    text: Option<TextStage>,
+    text_settings: (usize, usize, f32, usize),
+    pre: Preprocessor,
+    tensor: Vec<f32>,
+    small: GrayImage,
+    scratch: ResizeScratch,
+}
+
+impl Pipeline {
+    /// Builds the pipeline from a validated config and its loaded models (`face` when
+    /// `face.enabled`, `text` when `text.enabled`).
+    pub fn new(config: &Config, face: Option<Loaded>, text: Option<Loaded>) -> Result<Pipeline, PipelineError> {
+        let cascade_path = &config.detect.cascade;
+        let cascade = cascade::load_or_default((!cascade_path.as_os_str().is_empty()).then_some(cascade_path.as_path()))?;
+        let d = &config.detect;
+        let f = &config.face;
+        let tracker_options = TrackerOptions {
+            iou: f.track_iou,
+            min_confidence: f.min_confidence,
+            window: f.vote_window,
+            needed: f.vote_needed,
+            timeout_frames: f.track_timeout_frames,
+        };
+        let t = &config.text;
+        let roi = Rect { x: t.roi[0] as i32, y: t.roi[1] as i32, width: t.roi[2] as i32, height: t.roi[3] as i32 };
+        let mut pipeline = Pipeline {
+            detector: Detector::new(cascade),
+            params: DetectParams {
+                scale_factor: d.scale_factor,
+                min_neighbors: d.min_neighbors,
+                min_size: (d.min_size, d.min_size),
+                max_size: None,
+            },
+            detect_width: d.detect_width,
+            threads: d.threads,
+            tracker_options,
+            face: None,
+            text: None,
+            text_settings: (t.stable_frames, t.beam, t.min_confidence, t.top_k),
+            pre: Preprocessor::default(),
+            tensor: Vec::new(),
+            small: GrayImage { width: 0, height: 0, pixels: Vec::new() },
+            scratch: ResizeScratch::default(),
+        };
+        if let Some(loaded) = face {
+            pipeline.replace_face_model(loaded);
+        }
+        if let Some(loaded) = text {
+            pipeline.text = Some(TextStage {
+                loaded,
+                roi,
+                stability: Stability::new(pipeline.text_settings.0),
+                warned_outside: false,
+            });
+        }
+        Ok(pipeline)
+    }
+
+    /// Swaps the face classifier; tracks start over (their votes were for the old labels).
+    pub fn replace_face_model(&mut self, loaded: Loaded) {
+        self.face = Some(FaceStage { loaded, tracker: Tracker::new(self.tracker_options) });
+    }
+
+    pub fn replace_text_model(&mut self, loaded: Loaded) {
+        if let Some(stage) = &mut self.text {
+            stage.loaded = loaded;
+            stage.stability = Stability::new(self.text_settings.0);
+        }
+    }
+
+    pub fn face_model(&self) -> Option<&Loaded> {
+        self.face.as_ref().map(|s| &s.loaded)
+    }
+
+    pub fn text_model(&self) -> Option<&Loaded> {
+        self.text.as_ref().map(|s| &s.loaded)
+    }
+
+    /// Face boxes in full-frame pixels.
+    pub fn detect(&mut self, gray: &GrayImage) -> Vec<Rect> {
+        let width = gray.width as u32;
+        if self.detect_width == 0 || width <= self.detect_width || gray.height == 0 {
+            return self.detector.detect(gray, &self.params, self.threads);
+        }
+        let scale = self.detect_width as f64 / width as f64;
+        let (dw, dh) = (self.detect_width as usize, ((gray.height as f64 * scale).round() as usize).max(1));
+        let mut pixels = std::mem::take(&mut self.small.pixels);
+        pixels.resize(dw * dh, 0);
+        resize_bilinear_exact(&gray.pixels, gray.width, gray.height, &mut pixels, dw, dh, &mut self.scratch);
+        self.small = GrayImage { width: dw, height: dh, pixels };
+        let mut params = self.params;
+        let min = (self.params.min_size.0 as f64 * scale).round() as u32;
+        params.min_size = (min, min);
+        let faces = self.detector.detect(&self.small, &params, self.threads);
+        let back = |v: i32| (v as f64 / scale).round() as i32;
+        faces
+            .into_iter()
+            .map(|r| Rect { x: back(r.x), y: back(r.y), width: back(r.width), height: back(r.height) })
+            .collect()
+    }
+
+    pub fn process(&mut self, frame: &Frame) -> Result<Outcome, ModelError> {
+        let mut outcome = Outcome::default();
+        if self.face.is_some() {
+            let boxes = self.detect(&frame.gray);
+            self.classify_faces(frame, &boxes, &mut outcome)?;
+        }
+        self.read_text(frame, &mut outcome)?;
+        Ok(outcome)
+    }
+
+    fn classify_faces(&mut self, frame: &Frame, boxes: &[Rect], outcome: &mut Outcome) -> Result<(), ModelError> {
+        let Some(stage) = &mut self.face else { return Ok(()) };
+        let model = stage.loaded.model.clone();
+        let mut observations = Vec::with_capacity(boxes.len());
+        for rect in boxes {
+            let started = Instant::now();
+            self.pre.prepare(&model.meta.input, pixels_for(frame, model.meta.input.channels), *rect, &mut self.tensor);
+            let probs = model.run(&self.tensor)?;
+            outcome.inference.push(started.elapsed());
+            let label = crate::model::argmax(&probs);
+            observations.push(Observation { rect: *rect, label, confidence: probs.get(label).copied().unwrap_or(0.0) });
+        }
+        let (tracks, votes) = stage.tracker.update(&observations);
+        let labels = &model.meta.labels;
+        let name = |i: usize| labels.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+        for (obs, track) in observations.iter().zip(tracks) {
+            outcome.faces.push(SeenFace { rect: obs.rect, label: name(obs.label), confidence: obs.confidence, track });
+        }
+        for vote in votes {
+            outcome.decisions.push(Decision {
+                kind: Kind::Face,
+                label: name(vote.label),
+                confidence: vote.confidence,
+                rect: rect_array(vote.rect),
+                track: Some(vote.track),
+                alternatives: Vec::new(),
+                model_sha256: model.sha256.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn read_text(&mut self, frame: &Frame, outcome: &mut Outcome) -> Result<(), ModelError> {
+        let (_, beam, min_confidence, top_k) = self.text_settings;
+        let Some(stage) = &mut self.text else { return Ok(()) };
+        let (fw, fh) = (frame.gray.width as i32, frame.gray.height as i32);
+        let roi = stage.roi;
+        if roi.x >= fw || roi.y >= fh || roi.x + roi.width > fw || roi.y + roi.height > fh {
+            if !stage.warned_outside {
+                log::warn!("text.roi {:?} does not fit in the {fw}x{fh} frame; text is not read", rect_array(roi));
+                stage.warned_outside = true;
+            }
+            return Ok(());
+        }
+        let model = stage.loaded.model.clone();
+        self.pre.prepare(&model.meta.input, pixels_for(frame, model.meta.input.channels), roi, &mut self.tensor);
+        let probs = model.run(&self.tensor)?;
+        let reading = model.read_text(&probs, beam, top_k);
+        let legible = !reading.text.is_empty()
+            && (model.meta.task == Task::Ctc || reading.confidence >= min_confidence as f64);
+        let reading = legible.then_some(reading);
+        if stage.stability.feed(reading.as_ref()) {
+            if let Some(r) = &reading {
+                outcome.decisions.push(Decision {
+                    kind: Kind::Text,
+                    label: r.text.clone(),
+                    confidence: r.confidence as f32,
+                    rect: rect_array(roi),
+                    track: None,
+                    alternatives: r.alternatives.clone(),
+                    model_sha256: model.sha256.clone(),
+                });
+            }
+        }
+        outcome.text = reading;
+        Ok(())
+    }
+}
+
+pub fn rect_array(r: Rect) -> [i32; 4] {
+    [r.x, r.y, r.width, r.height]
+}
+
+/// The frame in the form a model wants: its gray plane or RGB.
+fn pixels_for(frame: &Frame, channels: u32) -> Pixels<'_> {
+    if channels == 1 {
+        Pixels { width: frame.gray.width, height: frame.gray.height, channels: 1, data: &frame.gray.pixels }
+    } else {
+        let rgb = &frame.rgb;
+        Pixels { width: rgb.width() as usize, height: rgb.height() as usize, channels: 3, data: rgb.as_raw() }
+    }
+}

@@ -9,7 +9,7 @@ use lookout::cascade::{DetectParams, Detector};
 use crate::dataset::folder::collect_images;
 use crate::dataset::DatasetError;
 use lookout::image_io;
-use lookout::preprocess::{Fit, InputSpec, Pixels, Preprocessor, TensorLayout};
+use lookout::preprocess::{face_crop, Preprocessor};
 
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -57,20 +57,7 @@ pub fn extract_faces(
         collect_images(input, &mut photos)?;
     }
     photos.sort();
-    // The crop is the preprocessing of a 3-channel, unnormalised model input: the same
-    // pad-square fit and resize the runtime applies to faces.
-    let spec = InputSpec {
-        width: options.side,
-        height: options.side,
-        channels: 3,
-        layout: TensorLayout::Nchw,
-        scale: 1.0,
-        mean: vec![0.0; 3],
-        std: vec![1.0; 3],
-        fit: Fit::PadSquare,
-    };
     let mut pre = Preprocessor::default();
-    let mut planes = Vec::new();
     let mut report = ExtractReport::default();
     for photo in photos {
         let decoded = match image_io::read(&photo) {
@@ -83,30 +70,13 @@ pub fn extract_faces(
         report.photos += 1;
         let faces = detector.detect(&decoded.gray, &options.params, 1);
         let stem = photo.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let rgb = Pixels {
-            width: decoded.rgb.width() as usize,
-            height: decoded.rgb.height() as usize,
-            channels: 3,
-            data: decoded.rgb.as_raw(),
-        };
         let kept = faces.iter().filter(|f| f.width.min(f.height) as u32 >= options.min_face);
         for (n, face) in kept.enumerate() {
-            pre.prepare(&spec, rgb, *face, &mut planes);
+            let crop = face_crop(&mut pre, &decoded.rgb, *face, options.side);
             let path = out.join(format!("{stem}_{n}.png"));
-            write_crop(&planes, options.side, &path)?;
+            crop.save(&path).map_err(|source| ExtractError::Write { path: path.clone(), source })?;
             report.faces += 1;
         }
     }
     Ok(report)
-}
-
-fn write_crop(planes: &[f32], side: u32, path: &Path) -> Result<(), ExtractError> {
-    let area = (side * side) as usize;
-    let mut rgb = image::RgbImage::new(side, side);
-    for (i, pixel) in rgb.pixels_mut().enumerate() {
-        for c in 0..3 {
-            pixel.0[c] = planes[c * area + i].round().clamp(0.0, 255.0) as u8;
-        }
-    }
-    rgb.save(path).map_err(|source| ExtractError::Write { path: path.to_path_buf(), source })
 }

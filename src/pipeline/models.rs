@@ -1,0 +1,92 @@
+//! Loading the models a config names, with the checks the daemon relies on (task, labels),
+//! and the face model built into the binary for a Pi that has none on disk yet.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{FaceConfig, TextConfig};
+use crate::model::{Model, ModelError, Task};
+
+/// The shipped face classifier, so `lookout run` works before any model is copied over.
+const BUILTIN_FACE: &[u8] = include_bytes!("../../models/face.onnx");
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("{path}: is a {found:?} model; {role} needs a {wanted:?} model")]
+    WrongTask { path: PathBuf, role: &'static str, found: Task, wanted: Task },
+    #[error("{path}: has no labels")]
+    NoLabels { path: PathBuf },
+}
+
+/// A model and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub model: Arc<Model>,
+    /// The file, or `None` for the built-in model.
+    pub path: Option<PathBuf>,
+}
+
+impl Loaded {
+    pub fn describe(&self) -> String {
+        let origin = match &self.path {
+            Some(p) => p.display().to_string(),
+            None => "built-in face.onnx".into(),
+        };
+        format!("{origin} (sha256 {}…, {} labels)", &self.model.sha256[..12], self.model.meta.labels.len())
+    }
+}
+
+/// The face model: the configured file, else (with `builtin_fallback`) the built-in one.
+pub fn load_face(config: &FaceConfig) -> Result<Loaded, LoadError> {
+    if !config.model.exists() && config.builtin_fallback {
+        let model = Model::from_bytes(BUILTIN_FACE, Path::new("face.onnx (built in)"))?;
+        return Ok(Loaded { model: Arc::new(model), path: None });
+    }
+    load_file(&config.model, "the face classifier", Task::Classify)
+}
+
+/// The text model: a CTC sequence model or a character classifier.
+pub fn load_text(config: &TextConfig) -> Result<Loaded, LoadError> {
+    let model = Model::load(&config.model)?;
+    if model.meta.labels.is_empty() {
+        return Err(LoadError::NoLabels { path: config.model.clone() });
+    }
+    Ok(Loaded { model: Arc::new(model), path: Some(config.model.clone()) })
+}
+
+/// Loads `path` and insists on `task`.
+pub fn load_file(path: &Path, role: &'static str, wanted: Task) -> Result<Loaded, LoadError> {
+    let model = Model::load(path)?;
+    if model.meta.task != wanted {
+        return Err(LoadError::WrongTask { path: path.to_path_buf(), role, found: model.meta.task, wanted });
+    }
+    if model.meta.labels.is_empty() {
+        return Err(LoadError::NoLabels { path: path.to_path_buf() });
+    }
+    Ok(Loaded { model: Arc::new(model), path: Some(path.to_path_buf()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_face_model_is_used_when_the_file_is_missing() {
+        let config = FaceConfig { model: "/nonexistent/face.onnx".into(), ..FaceConfig::default() };
+        let loaded = load_face(&config).unwrap();
+        assert!(loaded.path.is_none());
+        assert_eq!(loaded.model.meta.labels, vec!["me", "other"]);
+        let strict = FaceConfig { builtin_fallback: false, ..config };
+        let err = load_face(&strict).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/face.onnx"), "{err}");
+    }
+
+    #[test]
+    fn a_ctc_model_is_not_a_face_classifier() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits.onnx");
+        let err = load_file(&path, "the face classifier", Task::Classify).unwrap_err().to_string();
+        assert!(err.contains("digits.onnx") && err.contains("Ctc"), "{err}");
+    }
+}

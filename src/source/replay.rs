@@ -1,0 +1,115 @@
+//! A folder of images played back as a camera: name order, every frame (unless paced and the
+//! pipeline falls behind), the same result on every run.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::{Frame, FrameSource, SourceError};
+
+const EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp", "pgm", "ppm", "pnm"];
+
+pub struct Replay {
+    dir: PathBuf,
+    fps: f64,
+    files: Vec<PathBuf>,
+    next: usize,
+    started: Option<Instant>,
+}
+
+impl Replay {
+    /// `fps` > 0 paces frames in real time; 0 delivers them as fast as they are taken.
+    pub fn new(dir: PathBuf, fps: f64) -> Replay {
+        Replay { dir, fps, files: Vec::new(), next: 0, started: None }
+    }
+}
+
+/// The images in `dir`, sorted by file name.
+pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| SourceError::Fatal(format!("replay folder {}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(SourceError::Fatal(format!(
+            "replay folder {}: no images ({})",
+            dir.display(),
+            EXTENSIONS.join(", ")
+        )));
+    }
+    Ok(files)
+}
+
+impl FrameSource for Replay {
+    fn describe(&self) -> String {
+        format!("replay:{}", self.dir.display())
+    }
+
+    fn open(&mut self) -> Result<(), SourceError> {
+        if self.files.is_empty() {
+            self.files = list_images(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    fn next_frame(&mut self, seq: u64) -> Result<Frame, SourceError> {
+        let Some(path) = self.files.get(self.next).cloned() else {
+            return Err(SourceError::Ended);
+        };
+        if self.fps > 0.0 {
+            let started = *self.started.get_or_insert_with(Instant::now);
+            let due = started + Duration::from_secs_f64(self.next as f64 / self.fps);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+        self.next += 1;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let decoded = crate::image_io::read(&path).map_err(|e| SourceError::BadFrame(e.to_string()))?;
+        Ok(Frame::new(decoded, seq, name))
+    }
+
+    fn close(&mut self) {}
+
+    fn is_live(&self) -> bool {
+        self.fps > 0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plays_images_in_name_order_and_skips_bad_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = image::RgbImage::from_pixel(8, 6, image::Rgb([10, 20, 30]));
+        img.save(dir.path().join("0002.png")).unwrap();
+        img.save(dir.path().join("0001.png")).unwrap();
+        std::fs::write(dir.path().join("0003.jpg"), b"not a jpeg").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
+        let mut replay = Replay::new(dir.path().to_path_buf(), 0.0);
+        replay.open().unwrap();
+        assert_eq!(replay.next_frame(1).unwrap().name.as_deref(), Some("0001.png"));
+        let second = replay.next_frame(2).unwrap();
+        assert_eq!((second.name.as_deref(), second.gray.width), (Some("0002.png"), 8));
+        match replay.next_frame(3) {
+            Err(SourceError::BadFrame(msg)) => assert!(msg.contains("0003.jpg"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(replay.next_frame(4), Err(SourceError::Ended)));
+    }
+
+    #[test]
+    fn missing_or_empty_folders_are_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Replay::new(dir.path().to_path_buf(), 0.0).open().unwrap_err();
+        assert!(matches!(err, SourceError::Fatal(ref m) if m.contains("no images")), "{err}");
+        let err = Replay::new(dir.path().join("nope"), 0.0).open().unwrap_err();
+        assert!(matches!(err, SourceError::Fatal(ref m) if m.contains("nope")), "{err}");
+    }
+}

@@ -1,0 +1,78 @@
+//! A source that follows a script: frames from image files, losses, refused reopenings and
+//! stalls. It is the camera's test double: it makes outages happen on cue, here where no camera
+//! exists.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Frame, FrameSource, SourceError};
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Deliver this image as the next frame (its file name is the frame's name).
+    Image(PathBuf),
+    /// The device goes away: the read fails, and the next `refused_opens` opens fail too.
+    Lose { refused_opens: usize },
+    /// The read blocks this long before going on with the script.
+    Stall(Duration),
+}
+
+pub struct ScriptedSource {
+    steps: VecDeque<Step>,
+    refuse: usize,
+    live: bool,
+    opens: Arc<AtomicUsize>,
+}
+
+impl ScriptedSource {
+    pub fn new(steps: Vec<Step>, live: bool) -> ScriptedSource {
+        ScriptedSource { steps: steps.into(), refuse: 0, live, opens: Arc::default() }
+    }
+
+    /// Counts successful opens (the first one plus every reconnection).
+    pub fn opens(&self) -> Arc<AtomicUsize> {
+        self.opens.clone()
+    }
+}
+
+impl FrameSource for ScriptedSource {
+    fn describe(&self) -> String {
+        "scripted".into()
+    }
+
+    fn open(&mut self) -> Result<(), SourceError> {
+        if self.refuse > 0 {
+            self.refuse -= 1;
+            return Err(SourceError::Unavailable("scripted: device not there".into()));
+        }
+        self.opens.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn next_frame(&mut self, seq: u64) -> Result<Frame, SourceError> {
+        loop {
+            match self.steps.pop_front() {
+                None => return Err(SourceError::Ended),
+                Some(Step::Stall(d)) => std::thread::sleep(d),
+                Some(Step::Lose { refused_opens }) => {
+                    self.refuse = refused_opens;
+                    return Err(SourceError::Unavailable("scripted: device lost".into()));
+                }
+                Some(Step::Image(path)) => {
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    let decoded = crate::image_io::read(&path).map_err(|e| SourceError::BadFrame(e.to_string()))?;
+                    return Ok(Frame::new(decoded, seq, name));
+                }
+            }
+        }
+    }
+
+    fn close(&mut self) {}
+
+    fn is_live(&self) -> bool {
+        self.live
+    }
+}
