@@ -56,12 +56,15 @@ pub struct Control {
 /// Re-reads the configuration on SIGHUP (with the command line's overrides applied again).
 pub type Reloader = Box<dyn Fn() -> Result<Config, String> + Send>;
 
+#[derive(Default)]
 pub struct RunOptions {
     /// A replay that runs out of frames ends the run (exit code 0).
     pub exit_at_end: bool,
     pub reloader: Option<Reloader>,
     /// Called once the daemon is ready, with the HTTP address when it serves one.
     pub on_ready: Option<Box<dyn FnOnce(Option<std::net::SocketAddr>) + Send>>,
+    /// Counters to fill (a test reads them); a fresh set when `None`.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// How a run went, for the last log line and for tests.
@@ -83,7 +86,7 @@ enum Update {
 pub fn run(config: Config, devices: Devices, control: Control, mut options: RunOptions) -> Result<Summary, DaemonError> {
     let started = Instant::now();
     let Devices { source, audio, notifier } = devices;
-    let metrics = Arc::new(Metrics::new());
+    let metrics = options.metrics.take().unwrap_or_default();
     let mut state = State::start(&config, audio, metrics.clone())?;
 
     let http_state = Arc::new(HttpState::new(metrics.clone()));
@@ -130,7 +133,6 @@ pub fn run(config: Config, devices: Devices, control: Control, mut options: RunO
     let result = loop {
         if control.stop.load(Ordering::Relaxed) {
             log::info!("stopping");
-            notifier.stopping();
             break Ok(());
         }
         if control.reload.swap(false, Ordering::Relaxed) {
@@ -212,6 +214,7 @@ pub fn run(config: Config, devices: Devices, control: Control, mut options: RunO
         }
     };
 
+    notifier.stopping();
     capture_stop.store(true, Ordering::Relaxed);
     watcher_stop.store(true, Ordering::Relaxed);
     slot.close(Closed::Stopped);

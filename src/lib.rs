@@ -18,7 +18,7 @@ pub mod model;
 pub mod preprocess;
 pub mod actions;
 pub mod config;
-// pub mod daemon;
+pub mod daemon;
 pub mod logging;
 pub mod pipeline;
 pub mod service;

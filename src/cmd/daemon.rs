@@ -109,7 +109,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         exit_at_end: args.exit_at_end,
         reloader: Some(Box::new(move || load().map_err(|e| format!("{e:#}")))),
-        on_ready: None,
+        ..RunOptions::default()
     };
     let summary = daemon::run(config, devices, control, options)?;
     log::info!(

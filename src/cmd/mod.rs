@@ -1,6 +1,6 @@
 //! Command-line interface: raw flags (clap) are validated into library types per command.
 
-// mod daemon;
+mod daemon;
 mod detect;
 mod models;
 
@@ -22,11 +22,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The daemon: frames → faces → decisions → sounds, events, MQTT.
-    // Run(daemon::RunArgs),
+    Run(daemon::RunArgs),
     /// Validate a configuration, its models and sounds; print the settings it would run with.
-    // Check(daemon::CheckArgs),
+    Check(daemon::CheckArgs),
     /// Enrolment: save square face crops from the camera (or a replay) for training.
-    // Capture(daemon::CaptureArgs),
+    Capture(daemon::CaptureArgs),
     /// Detect faces (or whatever the cascade finds) in image files.
     Detect(detect::DetectArgs),
     /// Run a classifier (e.g. models/face.onnx) on image files: top labels with probabilities.
@@ -38,9 +38,9 @@ enum Command {
 /// Runs the chosen command; `Err` means a usage or set-up problem (exit code 2).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        // Command::Run(args) => daemon::run(args),
-        // Command::Check(args) => daemon::check(args),
-        // Command::Capture(args) => daemon::capture(args),
+        Command::Run(args) => daemon::run(args),
+        Command::Check(args) => daemon::check(args),
+        Command::Capture(args) => daemon::capture(args),
         Command::Detect(args) => detect::run(args),
         Command::Classify(args) => models::classify(args),
         Command::Recognize(args) => models::recognize(args),

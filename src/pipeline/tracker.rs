@@ -1,6 +1,8 @@
 //! Faces over time: each detection joins the track whose last box it overlaps most (IoU), and a
 //! track's label is decided by a vote over its last frames, once. One visitor standing in front
-//! of the camera for a minute is one decision, not nine hundred.
+//! of the camera for a minute is one decision, not nine hundred. Should a different label win
+//! the vote later (someone else stepped into the same spot before the track timed out), that is
+//! a new decision.
 
 use std::collections::VecDeque;
 
@@ -43,7 +45,7 @@ struct Track {
     rect: Rect,
     last_seen: u64,
     votes: VecDeque<Option<(usize, f32)>>,
-    decided: bool,
+    decided: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -99,7 +101,7 @@ impl Tracker {
                         rect: obs.rect,
                         last_seen: frame,
                         votes: VecDeque::new(),
-                        decided: false,
+                        decided: None,
                     });
                     self.next_id += 1;
                     self.tracks.len() - 1
@@ -114,9 +116,9 @@ impl Tracker {
                 track.votes.pop_front();
             }
             ids.push(track.id);
-            if !track.decided {
-                if let Some((label, confidence)) = winner(&track.votes, self.options.needed) {
-                    track.decided = true;
+            if let Some((label, confidence)) = winner(&track.votes, self.options.needed) {
+                if track.decided != Some(label) {
+                    track.decided = Some(label);
                     votes.push(Vote { track: track.id, label, confidence, rect: obs.rect });
                 }
             }
@@ -202,6 +204,17 @@ mod tests {
             tracks.extend(tracker.update(&[obs(100, 0, 0.9)]).1.iter().map(|v| v.track));
         }
         assert_eq!(tracks, vec![1, 2]);
+    }
+
+    #[test]
+    fn someone_else_in_the_same_spot_is_a_new_decision() {
+        let mut tracker = Tracker::new(options());
+        let mut decided = Vec::new();
+        for i in 0..12 {
+            let label = if i < 6 { 0 } else { 1 };
+            decided.extend(tracker.update(&[obs(100, label, 0.9)]).1.iter().map(|v| (i, v.label)));
+        }
+        assert_eq!(decided, vec![(2, 0), (8, 1)]);
     }
 
     #[test]

@@ -1,0 +1,278 @@
+//! The whole daemon on the demo frames (examples/demo/README.md: "me" in frames 7-18, a
+//! stranger in 25-36, the plate "41726" in 43-50), with a recording speaker instead of a sound
+//! card and scripted cameras that stall, vanish and come back.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lookout::actions::audio::{AudioSink, RecordingSink, Recorded};
+use lookout::config::Config;
+use lookout::daemon::{self, Control, Devices, RunOptions, Summary};
+use lookout::service::metrics::Metrics;
+use lookout::service::notify::Notifier;
+use lookout::source::scripted::{ScriptedSource, Step};
+use lookout::source::FrameSource;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn frame(n: u32) -> PathBuf {
+    root().join(format!("examples/demo/frames/{n:04}.jpg"))
+}
+
+fn frames(range: std::ops::RangeInclusive<u32>) -> Vec<Step> {
+    range.map(|n| Step::Image(frame(n))).collect()
+}
+
+/// The demo config with its event log in `dir`.
+fn demo_config(dir: &Path) -> Config {
+    let mut config = Config::load(&root().join("examples/demo/demo.toml")).unwrap();
+    config.events.path = dir.join("events.jsonl");
+    config
+}
+
+fn events(dir: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn speaker() -> (Box<dyn AudioSink>, Recorded) {
+    let (sink, recorded) = RecordingSink::new();
+    (Box::new(sink.with_length(Duration::from_millis(50))), recorded)
+}
+
+struct Run {
+    source: Box<dyn FrameSource>,
+    notifier: Notifier,
+    metrics: Arc<Metrics>,
+}
+
+fn run(config: Config, run: Run, audio: Box<dyn AudioSink>) -> Summary {
+    let devices = Devices { source: run.source, audio, notifier: run.notifier };
+    let options = RunOptions { exit_at_end: true, metrics: Some(run.metrics), ..RunOptions::default() };
+    daemon::run(config, devices, Control::default(), options).unwrap()
+}
+
+fn scripted(steps: Vec<Step>) -> Run {
+    Run {
+        source: Box::new(ScriptedSource::new(steps, false)),
+        notifier: Notifier::disabled(),
+        metrics: Arc::new(Metrics::new()),
+    }
+}
+
+fn labels_and_frames(events: &[serde_json::Value]) -> Vec<(String, String)> {
+    events.iter().map(|e| (e["label"].as_str().unwrap().into(), e["frame"].as_str().unwrap().into())).collect()
+}
+
+#[test]
+fn the_demo_replay_plays_the_right_sound_at_the_right_frame_once_per_visit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config(dir.path());
+    let (audio, recorded) = speaker();
+    let source = lookout::source::from_config(&config.source);
+    let summary = run(config, Run { source, notifier: Notifier::disabled(), metrics: Arc::default() }, audio);
+    assert_eq!((summary.frames, summary.decisions, summary.dropped), (50, 3, 0));
+    let events = events(dir.path());
+    let pairs: Vec<(String, String)> = labels_and_frames(&events);
+    let want = [("me", "0009.jpg"), ("other", "0027.jpg"), ("41726", "0045.jpg")];
+    assert_eq!(pairs, want.map(|(l, f)| (l.to_string(), f.to_string())));
+    assert_eq!(events[0]["kind"], "face");
+    assert_eq!(events[2]["kind"], "text");
+    assert_eq!(events[0]["track"], 1);
+    assert_eq!(events[1]["track"], 2);
+    assert_eq!(events[0]["actions"][0], "sound: started (chime)");
+    assert_eq!(events[1]["actions"][0], "sound: started (beep.ogg)");
+    let face_sha = lookout::model::Model::load(&root().join("models/face.onnx")).unwrap().sha256;
+    assert_eq!(events[0]["model_sha256"], face_sha.as_str());
+    let played: Vec<String> = recorded.plays().into_iter().map(|p| p.sound).collect();
+    assert_eq!(played, vec!["chime", "beep.ogg"]);
+}
+
+#[test]
+fn a_second_visit_within_the_cooldown_is_logged_but_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = demo_config(dir.path());
+    config.text.enabled = false;
+    // Me, twelve empty frames (the track ends after ten), me again.
+    let mut steps = frames(7..=18);
+    steps.extend(frames(1..=6));
+    steps.extend(frames(1..=6));
+    steps.extend(frames(7..=18));
+    let (audio, recorded) = speaker();
+    run(config, scripted(steps), audio);
+    let events = events(dir.path());
+    assert_eq!(labels_and_frames(&events).len(), 2, "{events:?}");
+    assert_eq!((events[0]["track"].as_u64(), events[1]["track"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(events[0]["actions"][0], "sound: started (chime)");
+    assert_eq!(events[1]["actions"][0], "sound: cooldown");
+    assert_eq!(recorded.plays().len(), 1);
+
+    // With no cooldown, the second visit plays too.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = demo_config(dir.path());
+    config.text.enabled = false;
+    config.actions.iter_mut().for_each(|a| a.cooldown_s = 0.0);
+    let mut steps = frames(7..=18);
+    steps.extend(frames(1..=6).into_iter().chain(frames(1..=6)));
+    steps.extend(frames(7..=18));
+    let (audio, recorded) = speaker();
+    run(config, scripted(steps), audio);
+    assert_eq!(recorded.plays().len(), 2);
+}
+
+#[test]
+fn a_camera_that_vanishes_mid_visit_is_reopened_and_the_visit_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config(dir.path());
+    let mut steps = frames(7..=10);
+    steps.push(Step::Lose { refused_opens: 2 });
+    steps.extend(frames(11..=18));
+    let source = ScriptedSource::new(steps, false);
+    let opens = source.opens();
+    let metrics = Arc::new(Metrics::new());
+    let started = Instant::now();
+    let summary = run(
+        config,
+        Run { source: Box::new(source), notifier: Notifier::disabled(), metrics: metrics.clone() },
+        speaker().0,
+    );
+    assert_eq!(summary.frames, 12);
+    assert_eq!(opens.load(std::sync::atomic::Ordering::SeqCst), 2, "opened, lost, reopened");
+    let m = metrics.snapshot();
+    assert_eq!((m.camera_reconnects, m.source_errors), (1, 2));
+    // Back-off: 0.5 s then 1 s before the third open succeeds.
+    assert!(started.elapsed() >= Duration::from_millis(1400));
+    assert_eq!(labels_and_frames(&events(dir.path())), vec![("me".to_string(), "0009.jpg".to_string())]);
+}
+
+/// Collects sd_notify datagrams with their arrival times.
+fn notify_socket(dir: &Path) -> (Notifier, std::sync::mpsc::Receiver<(Instant, String)>) {
+    let path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok(n) = socket.recv(&mut buf) {
+            if tx.send((Instant::now(), String::from_utf8_lossy(&buf[..n]).into_owned())).is_err() {
+                break;
+            }
+        }
+    });
+    (Notifier::to_path(&path).unwrap(), rx)
+}
+
+#[test]
+fn the_watchdog_is_fed_only_while_frames_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = demo_config(dir.path());
+    config.text.enabled = false;
+    // A camera that hangs for 1.5 s before its first frame and for 2 s in the middle.
+    let mut steps = vec![Step::Stall(Duration::from_millis(1500))];
+    steps.extend(frames(7..=12));
+    steps.push(Step::Stall(Duration::from_secs(2)));
+    steps.extend(frames(13..=18));
+    let (notifier, messages) = notify_socket(dir.path());
+    let source = Box::new(ScriptedSource::new(steps, false));
+    run(config, Run { source, notifier, metrics: Arc::default() }, speaker().0);
+    let got: Vec<(Instant, String)> = messages.try_iter().collect();
+    let ready = got.iter().find(|(_, m)| m == "READY=1").expect("READY=1 sent").0;
+    let dogs: Vec<Instant> = got.iter().filter(|(_, m)| m == "WATCHDOG=1").map(|(t, _)| *t).collect();
+    assert!(dogs.len() >= 2, "{got:?}");
+    assert!(dogs[0].duration_since(ready) >= Duration::from_millis(1400), "fed before any frame");
+    let longest = dogs.windows(2).map(|w| w[1].duration_since(w[0])).max().unwrap();
+    assert!(longest >= Duration::from_millis(1900), "fed while frames stalled: {got:?}");
+    assert_eq!(got.last().map(|(_, m)| m.as_str()), Some("STOPPING=1"));
+}
+
+#[test]
+fn a_bad_model_file_is_rejected_and_the_old_model_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = demo_config(dir.path());
+    config.text.enabled = false;
+    let model = dir.path().join("face.onnx");
+    let good = std::fs::read(root().join("models/face.onnx")).unwrap();
+    std::fs::write(&model, &good).unwrap();
+    config.face.model = model.clone();
+    config.reload.watch_models = true;
+    config.reload.poll_s = 0.05;
+    let mut steps = frames(1..=3);
+    steps.push(Step::Stall(Duration::from_millis(1500)));
+    steps.extend(frames(7..=18));
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        // A copy cut off half way.
+        std::fs::write(&model, &good[..good.len() / 2]).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        // And then the whole file again.
+        std::fs::write(&model, &good).unwrap();
+    });
+    let metrics = Arc::new(Metrics::new());
+    run(config, Run { source: Box::new(ScriptedSource::new(steps, false)), notifier: Notifier::disabled(), metrics: metrics.clone() }, speaker().0);
+    writer.join().unwrap();
+    let m = metrics.snapshot();
+    assert_eq!((m.model_reloads_failed, m.model_reloads_ok), (1, 1));
+    let events = events(dir.path());
+    assert_eq!(labels_and_frames(&events), vec![("me".to_string(), "0009.jpg".to_string())]);
+}
+
+#[test]
+fn metrics_health_and_the_last_frame_are_served_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = demo_config(dir.path());
+    config.text.enabled = false;
+    config.http.enabled = true;
+    config.http.listen = "127.0.0.1:0".into();
+    let mut steps = frames(7..=18);
+    steps.push(Step::Stall(Duration::from_millis(1500)));
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let scraper = std::thread::spawn(move || {
+        let addr: std::net::SocketAddr = addr_rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        let get = |path: &str| {
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut reply = Vec::new();
+            stream.read_to_end(&mut reply).unwrap();
+            reply
+        };
+        (get("/metrics"), get("/healthz"), get("/snapshot.jpg"))
+    });
+    let devices = Devices {
+        source: Box::new(ScriptedSource::new(steps, false)),
+        audio: speaker().0,
+        notifier: Notifier::disabled(),
+    };
+    let options = RunOptions {
+        exit_at_end: true,
+        on_ready: Some(Box::new(move |addr| addr_tx.send(addr.unwrap()).unwrap())),
+        ..RunOptions::default()
+    };
+    daemon::run(config, devices, Control::default(), options).unwrap();
+    let (metrics, health, snapshot) = scraper.join().unwrap();
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(metrics.contains("\nlookout_frames_total 12\n"), "{metrics}");
+    assert!(metrics.contains("lookout_decisions_total{kind=\"face\",label=\"me\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("lookout_inference_seconds_count 12\n"), "{metrics}");
+    assert!(String::from_utf8_lossy(&health).starts_with("HTTP/1.1 200"));
+    let split = snapshot.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let jpeg = image::load_from_memory(&snapshot[split + 4..]).unwrap();
+    assert_eq!((jpeg.width(), jpeg.height()), (640, 480));
+}
+
+#[test]
+fn a_live_source_faster_than_the_pipeline_drops_stale_frames_and_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config(dir.path());
+    let metrics = Arc::new(Metrics::new());
+    let source = Box::new(ScriptedSource::new(frames(1..=50), true));
+    let summary = run(config, Run { source, notifier: Notifier::disabled(), metrics: metrics.clone() }, speaker().0);
+    assert_eq!(summary.frames + summary.dropped, 50, "{summary:?}");
+    assert!(summary.dropped > 0, "{summary:?}");
+    assert_eq!(metrics.snapshot().frames_dropped, summary.dropped);
+}
