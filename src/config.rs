@@ -269,7 +269,12 @@ pub struct AudioConfig {
 
 impl Default for AudioConfig {
     fn default() -> Self {
-        AudioConfig { enabled: true, device: String::new(), overlap: OverlapPolicy::Skip, retry_s: 30.0 }
+        AudioConfig {
+            enabled: true,
+            device: String::new(),
+            overlap: OverlapPolicy::Skip,
+            retry_s: 30.0,
+        }
     }
 }
 
@@ -311,7 +316,11 @@ pub struct EventsConfig {
 
 impl Default for EventsConfig {
     fn default() -> Self {
-        EventsConfig { path: PathBuf::from("/var/lib/lookout/events.jsonl"), max_bytes: 10_000_000, keep: 3 }
+        EventsConfig {
+            path: PathBuf::from("/var/lib/lookout/events.jsonl"),
+            max_bytes: 10_000_000,
+            keep: 3,
+        }
     }
 }
 
@@ -438,13 +447,19 @@ impl Config {
             return bad("source.width/height/fps", "must be positive".into());
         }
         if !(s.frame_timeout_s > 0.0) {
-            return bad("source.frame_timeout_s", format!("{} is not a positive number", s.frame_timeout_s));
+            return bad(
+                "source.frame_timeout_s",
+                format!("{} is not a positive number", s.frame_timeout_s),
+            );
         }
         if !(s.reconnect_max_s >= 0.5) {
             return bad("source.reconnect_max_s", format!("{} is below 0.5 s", s.reconnect_max_s));
         }
         if !(s.replay_fps >= 0.0) || !s.replay_fps.is_finite() {
-            return bad("source.replay_fps", format!("{} is not 0 or a positive number", s.replay_fps));
+            return bad(
+                "source.replay_fps",
+                format!("{} is not 0 or a positive number", s.replay_fps),
+            );
         }
         let d = &self.detect;
         if !(d.scale_factor > 1.0 && d.scale_factor < 4.0) {
@@ -460,7 +475,10 @@ impl Config {
         if f.vote_window == 0 || f.vote_needed == 0 || f.vote_needed > f.vote_window {
             return bad(
                 "face.vote_needed",
-                format!("needs 1 <= vote_needed ({}) <= vote_window ({})", f.vote_needed, f.vote_window),
+                format!(
+                    "needs 1 <= vote_needed ({}) <= vote_window ({})",
+                    f.vote_needed, f.vote_window
+                ),
             );
         }
         if !(f.track_iou > 0.0 && f.track_iou <= 1.0) {
@@ -475,24 +493,36 @@ impl Config {
                 return bad("text.model", "is empty while text.enabled = true".into());
             }
             if t.roi[2] == 0 || t.roi[3] == 0 {
-                return bad("text.roi", format!("{:?} has no area; expected [x, y, width, height]", t.roi));
+                return bad(
+                    "text.roi",
+                    format!("{:?} has no area; expected [x, y, width, height]", t.roi),
+                );
             }
             if t.stable_frames == 0 {
                 return bad("text.stable_frames", "must be at least 1".into());
             }
         }
         if !(self.audio.retry_s > 0.0) {
-            return bad("audio.retry_s", format!("{} is not a positive number", self.audio.retry_s));
+            return bad(
+                "audio.retry_s",
+                format!("{} is not a positive number", self.audio.retry_s),
+            );
         }
         for action in &self.actions {
             if action.on.is_empty() {
                 return bad("action.on", "every [[action]] needs `on = \"<label>\"`".into());
             }
             if !(0.0..=1.0).contains(&action.volume) {
-                return bad("action.volume", format!("{} (on = {:?}) is outside [0, 1]", action.volume, action.on));
+                return bad(
+                    "action.volume",
+                    format!("{} (on = {:?}) is outside [0, 1]", action.volume, action.on),
+                );
             }
             if !(action.cooldown_s >= 0.0) {
-                return bad("action.cooldown_s", format!("{} (on = {:?}) is negative", action.cooldown_s, action.on));
+                return bad(
+                    "action.cooldown_s",
+                    format!("{} (on = {:?}) is negative", action.cooldown_s, action.on),
+                );
             }
         }
         if self.events.keep == 0 && !self.events.path.as_os_str().is_empty() {
@@ -506,7 +536,10 @@ impl Config {
             self.http_addr(path)?;
         }
         if !(self.reload.poll_s > 0.0) {
-            return bad("reload.poll_s", format!("{} is not a positive number", self.reload.poll_s));
+            return bad(
+                "reload.poll_s",
+                format!("{} is not a positive number", self.reload.poll_s),
+            );
         }
         Ok(())
     }
@@ -569,14 +602,18 @@ mod tests {
         assert!(err.contains("action.volume"), "{err}");
         let err = parse("[text]\nenabled = true\nmodel = \"d.onnx\"\n").unwrap_err().to_string();
         assert!(err.contains("text.roi"), "{err}");
-        let err = parse("[http]\nenabled = true\nlisten = \"localhost\"\n").unwrap_err().to_string();
+        let err =
+            parse("[http]\nenabled = true\nlisten = \"localhost\"\n").unwrap_err().to_string();
         assert!(err.contains("http.listen"), "{err}");
     }
 
     #[test]
     fn sources_parse() {
         let c = parse("[source]\ninput = \"camera:/dev/v4l/by-id/usb-cam\"\n").unwrap();
-        assert_eq!(c.source.input, SourceSpec::Camera(CameraId::Path("/dev/v4l/by-id/usb-cam".into())));
+        assert_eq!(
+            c.source.input,
+            SourceSpec::Camera(CameraId::Path("/dev/v4l/by-id/usb-cam".into()))
+        );
         let c = parse("[source]\ninput = \"replay:frames\"\n").unwrap();
         assert_eq!(c.source.input, SourceSpec::Replay("frames".into()));
         let err = parse("[source]\ninput = \"webcam\"\n").unwrap_err().to_string();

@@ -83,7 +83,12 @@ enum Update {
 }
 
 /// Runs until `control.stop` is raised (or the replay ends with `exit_at_end`).
-pub fn run(config: Config, devices: Devices, control: Control, mut options: RunOptions) -> Result<Summary, DaemonError> {
+pub fn run(
+    config: Config,
+    devices: Devices,
+    control: Control,
+    mut options: RunOptions,
+) -> Result<Summary, DaemonError> {
     let started = Instant::now();
     let Devices { source, audio, notifier } = devices;
     let metrics = options.metrics.take().unwrap_or_default();
@@ -91,8 +96,13 @@ pub fn run(config: Config, devices: Devices, control: Control, mut options: RunO
 
     let http_state = Arc::new(HttpState::new(metrics.clone()));
     let http = if config.http.enabled {
-        let addr = config.http_addr(std::path::Path::new("config")).map_err(|e| DaemonError::Setup(e.to_string()))?;
-        Some(HttpServer::start(addr, http_state.clone()).map_err(|e| DaemonError::Setup(e.to_string()))?)
+        let addr = config
+            .http_addr(std::path::Path::new("config"))
+            .map_err(|e| DaemonError::Setup(e.to_string()))?;
+        Some(
+            HttpServer::start(addr, http_state.clone())
+                .map_err(|e| DaemonError::Setup(e.to_string()))?,
+        )
     } else {
         None
     };
@@ -124,7 +134,8 @@ pub fn run(config: Config, devices: Devices, control: Control, mut options: RunO
     }
 
     let mut summary = Summary::default();
-    let watchdog_every = notifier.watchdog_interval().map(|i| i / 4).unwrap_or(Duration::from_secs(1));
+    let watchdog_every =
+        notifier.watchdog_interval().map(|i| i / 4).unwrap_or(Duration::from_secs(1));
     let mut last_watchdog: Option<Instant> = None;
     let mut last_status = Instant::now();
     let mut last_http_frame: Option<Instant> = None;
@@ -154,7 +165,9 @@ pub fn run(config: Config, devices: Devices, control: Control, mut options: RunO
             Taken::Closed(Closed::Failed(msg)) => break Err(DaemonError::Source(msg)),
             Taken::Closed(_) => {
                 if !idle_logged {
-                    log::info!("no more frames; waiting for a stop signal (--exit-at-end stops here)");
+                    log::info!(
+                        "no more frames; waiting for a stop signal (--exit-at-end stops here)"
+                    );
                     idle_logged = true;
                 }
                 std::thread::sleep(Duration::from_millis(100));
@@ -189,8 +202,10 @@ pub fn run(config: Config, devices: Devices, control: Control, mut options: RunO
             last_watchdog = Some(Instant::now());
         }
 
-        let want_http_frame = http.is_some() && last_http_frame.is_none_or(|t| t.elapsed() >= Duration::from_millis(500));
-        let annotated = (want_http_frame || (!outcome.decisions.is_empty() && config.snapshots.dir.as_os_str() != ""))
+        let want_http_frame = http.is_some()
+            && last_http_frame.is_none_or(|t| t.elapsed() >= Duration::from_millis(500));
+        let annotated = (want_http_frame
+            || (!outcome.decisions.is_empty() && config.snapshots.dir.as_os_str() != ""))
             .then(|| Arc::new(annotate(&frame, &outcome)));
         if let (true, Some(image)) = (want_http_frame, &annotated) {
             http_state.set_snapshot(image.clone());
@@ -233,7 +248,11 @@ struct State {
 }
 
 impl State {
-    fn start(config: &Config, audio: Box<dyn AudioSink>, metrics: Arc<Metrics>) -> Result<State, DaemonError> {
+    fn start(
+        config: &Config,
+        audio: Box<dyn AudioSink>,
+        metrics: Arc<Metrics>,
+    ) -> Result<State, DaemonError> {
         let pipeline = build_pipeline(config)?;
         let actions = start_actions(config, audio, metrics)?;
         Ok(State { pipeline, actions })
@@ -263,7 +282,9 @@ impl State {
         // The new actions get a fresh speaker; the old thread finishes its queue first.
         let audio = default_audio(&config);
         match start_actions(&config, audio, metrics.clone()) {
-            Ok(actions) => std::mem::replace(&mut self.actions, actions).stop(Duration::from_millis(500)),
+            Ok(actions) => {
+                std::mem::replace(&mut self.actions, actions).stop(Duration::from_millis(500))
+            }
             Err(e) => log::error!("reload: actions: {e}; keeping the running ones"),
         }
         metrics.model_reload_ok();
@@ -292,7 +313,11 @@ pub fn build_pipeline(config: &Config) -> Result<Pipeline, DaemonError> {
     Ok(Pipeline::new(config, face, text)?)
 }
 
-fn start_actions(config: &Config, audio: Box<dyn AudioSink>, metrics: Arc<Metrics>) -> Result<Actions, DaemonError> {
+fn start_actions(
+    config: &Config,
+    audio: Box<dyn AudioSink>,
+    metrics: Arc<Metrics>,
+) -> Result<Actions, DaemonError> {
     let mqtt = if config.mqtt.enabled {
         let m = &config.mqtt;
         let options = MqttOptions {
@@ -337,7 +362,12 @@ fn annotate(frame: &Frame, outcome: &Outcome) -> image::RgbImage {
     draw_boxes(&mut image, &mine.iter().map(|f| f.rect).collect::<Vec<_>>(), [0, 200, 0]);
     draw_boxes(&mut image, &others.iter().map(|f| f.rect).collect::<Vec<_>>(), [220, 0, 0]);
     for d in outcome.decisions.iter().filter(|d| d.kind == crate::pipeline::Kind::Text) {
-        let r = crate::cascade::Rect { x: d.rect[0], y: d.rect[1], width: d.rect[2], height: d.rect[3] };
+        let r = crate::cascade::Rect {
+            x: d.rect[0],
+            y: d.rect[1],
+            width: d.rect[2],
+            height: d.rect[3],
+        };
         draw_boxes(&mut image, &[r], [0, 90, 255]);
     }
     image
@@ -346,14 +376,25 @@ fn annotate(frame: &Frame, outcome: &Outcome) -> image::RgbImage {
 /// Watches the model files for replacements (scp, cp) and validates them off the frame loop.
 /// A file is loaded once its size and time have stopped changing for one poll, so a copy in
 /// progress is not mistaken for a broken model; a broken one is logged and the old model stays.
-fn spawn_watcher(config: &Config, pipeline: &Pipeline, updates: Sender<Update>, metrics: Arc<Metrics>, stop: Arc<AtomicBool>) {
+fn spawn_watcher(
+    config: &Config,
+    pipeline: &Pipeline,
+    updates: Sender<Update>,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) {
     let mut watched: Vec<Watched> = Vec::new();
     if config.face.enabled {
-        let current = pipeline.face_model().and_then(|l| l.path.as_ref()).map(|_| stamp(&config.face.model));
+        let current =
+            pipeline.face_model().and_then(|l| l.path.as_ref()).map(|_| stamp(&config.face.model));
         watched.push(Watched::new(Role::Face, config.face.model.clone(), current.flatten()));
     }
     if config.text.enabled {
-        watched.push(Watched::new(Role::Text, config.text.model.clone(), stamp(&config.text.model)));
+        watched.push(Watched::new(
+            Role::Text,
+            config.text.model.clone(),
+            stamp(&config.text.model),
+        ));
     }
     let face_config = config.face.clone();
     let text_config = config.text.clone();
@@ -366,8 +407,12 @@ fn spawn_watcher(config: &Config, pipeline: &Pipeline, updates: Sender<Update>, 
                     continue;
                 }
                 let loaded = match w.role {
-                    Role::Face => crate::pipeline::models::load_file(&face_config.model, "the face classifier", crate::model::Task::Classify)
-                        .map(Update::Face),
+                    Role::Face => crate::pipeline::models::load_file(
+                        &face_config.model,
+                        "the face classifier",
+                        crate::model::Task::Classify,
+                    )
+                    .map(Update::Face),
                     Role::Text => load_text(&text_config).map(Update::Text),
                 };
                 match loaded {

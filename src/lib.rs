@@ -10,16 +10,16 @@
 //! - [`preprocess`]: the region → tensor path shared by training and inference
 //!   ([`preprocess::InputSpec`], [`preprocess::Preprocessor`]).
 
+pub mod actions;
 pub mod cascade;
+pub mod config;
 pub mod ctc;
+pub mod daemon;
 pub mod image_io;
 pub mod imgproc;
-pub mod model;
-pub mod preprocess;
-pub mod actions;
-pub mod config;
-pub mod daemon;
 pub mod logging;
+pub mod model;
 pub mod pipeline;
+pub mod preprocess;
 pub mod service;
 pub mod source;

@@ -170,7 +170,8 @@ impl Model {
                 } else {
                     crate::ctc::beam(probs, classes, beam)
                 };
-                let text = decoded.iter().filter_map(|&i| labels.get(i)).map(String::as_str).collect();
+                let text =
+                    decoded.iter().filter_map(|&i| labels.get(i)).map(String::as_str).collect();
                 Reading { text, confidence, alternatives: Vec::new() }
             }
             Task::Classify => {

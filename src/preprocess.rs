@@ -117,7 +117,12 @@ impl Pixels<'_> {
 /// the pad-square fit does for the classifier) and resized to `side`×`side` RGB. Used by
 /// `lookout capture` and `lookout-tools extract-faces`, so enrolment crops and training crops
 /// are the same pixels the daemon will classify.
-pub fn face_crop(pre: &mut Preprocessor, rgb: &image::RgbImage, face: Rect, side: u32) -> image::RgbImage {
+pub fn face_crop(
+    pre: &mut Preprocessor,
+    rgb: &image::RgbImage,
+    face: Rect,
+    side: u32,
+) -> image::RgbImage {
     let spec = InputSpec {
         width: side,
         height: side,
@@ -128,7 +133,12 @@ pub fn face_crop(pre: &mut Preprocessor, rgb: &image::RgbImage, face: Rect, side
         std: vec![1.0; 3],
         fit: Fit::PadSquare,
     };
-    let pixels = Pixels { width: rgb.width() as usize, height: rgb.height() as usize, channels: 3, data: rgb.as_raw() };
+    let pixels = Pixels {
+        width: rgb.width() as usize,
+        height: rgb.height() as usize,
+        channels: 3,
+        data: rgb.as_raw(),
+    };
     let mut planes = Vec::new();
     pre.prepare(&spec, pixels, face, &mut planes);
     let area = (side * side) as usize;

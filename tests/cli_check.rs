@@ -9,7 +9,12 @@ fn root() -> &'static Path {
 }
 
 fn check(config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lookout")).arg("check").arg("--config").arg(config).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_lookout"))
+        .arg("check")
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
 }
 
 /// Writes `text` as a config file in a temporary folder that also holds the shipped models.
@@ -24,7 +29,12 @@ fn config(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn failure(output: &Output) -> String {
-    assert_eq!(output.status.code(), Some(2), "stdout: {}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -85,7 +95,10 @@ fn sounds_are_decoded_and_labels_matched() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("beep.mp3: 0."));
 
-    let (_dir, path) = config(&format!("[[action]]\non = \"me\"\nsound = \"{}\"\n", sounds.join("broken.mp3").display()));
+    let (_dir, path) = config(&format!(
+        "[[action]]\non = \"me\"\nsound = \"{}\"\n",
+        sounds.join("broken.mp3").display()
+    ));
     let err = failure(&check(&path));
     assert!(err.contains("broken.mp3"), "{err}");
     let (_dir, path) = config("[[action]]\non = \"me\"\nsound = \"nope.wav\"\n");

@@ -18,7 +18,8 @@ fn lookout() -> Command {
 }
 
 fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
+    let status =
+        Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
     assert!(status.success());
 }
 
@@ -76,13 +77,28 @@ fn the_demo_prints_one_decision_per_visit_and_the_plate() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let events: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let got: Vec<(&str, &str, &str)> = events
         .iter()
-        .map(|e| (e["kind"].as_str().unwrap(), e["label"].as_str().unwrap(), e["frame"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                e["label"].as_str().unwrap(),
+                e["frame"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(got, vec![("face", "me", "0009.jpg"), ("face", "other", "0027.jpg"), ("text", "41726", "0045.jpg")]);
+    assert_eq!(
+        got,
+        vec![
+            ("face", "me", "0009.jpg"),
+            ("face", "other", "0027.jpg"),
+            ("text", "41726", "0045.jpg")
+        ]
+    );
     // No sound card here: said once, and the events say what happened.
     assert_eq!(stderr.matches("no audio device").count(), 3, "{stderr}");
     assert_eq!(events[0]["actions"][0], "sound: no audio device (chime)");
@@ -158,14 +174,18 @@ fn a_missing_camera_is_waited_for_not_fatal() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(took < Duration::from_secs(1));
     // Several attempts in 2.5 s, one warning.
-    let warnings = stderr.lines().filter(|l| l.contains("WARN") && l.contains("usb-lookout-test-camera"));
+    let warnings =
+        stderr.lines().filter(|l| l.contains("WARN") && l.contains("usb-lookout-test-camera"));
     assert_eq!(warnings.count(), 1, "{stderr}");
     assert!(stderr.contains("built-in face.onnx"), "{stderr}");
 }
 
 #[test]
 fn a_bad_replay_folder_is_a_clear_error() {
-    let out = lookout().args(["run", "--exit-at-end", "--source", "replay:/nonexistent/frames"]).output().unwrap();
+    let out = lookout()
+        .args(["run", "--exit-at-end", "--source", "replay:/nonexistent/frames"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("/nonexistent/frames"), "{stderr}");
@@ -185,8 +205,10 @@ fn capture_saves_square_face_crops_for_training_and_continues_numbering() {
     let out = capture("5");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let me = dir.path().join("me");
-    let mut names: Vec<String> =
-        std::fs::read_dir(&me).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&me)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(names, ["00001.png", "00002.png", "00003.png", "00004.png", "00005.png"]);
     let crop = image::open(me.join("00001.png")).unwrap();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lookout::actions::audio::{AudioSink, RecordingSink, Recorded};
+use lookout::actions::audio::{AudioSink, Recorded, RecordingSink};
 use lookout::config::Config;
 use lookout::daemon::{self, Control, Devices, RunOptions, Summary};
 use lookout::service::metrics::Metrics;
@@ -53,7 +53,8 @@ struct Run {
 
 fn run(config: Config, run: Run, audio: Box<dyn AudioSink>) -> Summary {
     let devices = Devices { source: run.source, audio, notifier: run.notifier };
-    let options = RunOptions { exit_at_end: true, metrics: Some(run.metrics), ..RunOptions::default() };
+    let options =
+        RunOptions { exit_at_end: true, metrics: Some(run.metrics), ..RunOptions::default() };
     daemon::run(config, devices, Control::default(), options).unwrap()
 }
 
@@ -66,7 +67,10 @@ fn scripted(steps: Vec<Step>) -> Run {
 }
 
 fn labels_and_frames(events: &[serde_json::Value]) -> Vec<(String, String)> {
-    events.iter().map(|e| (e["label"].as_str().unwrap().into(), e["frame"].as_str().unwrap().into())).collect()
+    events
+        .iter()
+        .map(|e| (e["label"].as_str().unwrap().into(), e["frame"].as_str().unwrap().into()))
+        .collect()
 }
 
 #[test]
@@ -75,7 +79,8 @@ fn the_demo_replay_plays_the_right_sound_at_the_right_frame_once_per_visit() {
     let config = demo_config(dir.path());
     let (audio, recorded) = speaker();
     let source = lookout::source::from_config(&config.source);
-    let summary = run(config, Run { source, notifier: Notifier::disabled(), metrics: Arc::default() }, audio);
+    let summary =
+        run(config, Run { source, notifier: Notifier::disabled(), metrics: Arc::default() }, audio);
     assert_eq!((summary.frames, summary.decisions, summary.dropped), (50, 3, 0));
     let events = events(dir.path());
     let pairs: Vec<(String, String)> = labels_and_frames(&events);
@@ -147,7 +152,10 @@ fn a_camera_that_vanishes_mid_visit_is_reopened_and_the_visit_goes_on() {
     assert_eq!((m.camera_reconnects, m.source_errors), (1, 2));
     // Back-off: 0.5 s then 1 s before the third open succeeds.
     assert!(started.elapsed() >= Duration::from_millis(1400));
-    assert_eq!(labels_and_frames(&events(dir.path())), vec![("me".to_string(), "0009.jpg".to_string())]);
+    assert_eq!(
+        labels_and_frames(&events(dir.path())),
+        vec![("me".to_string(), "0009.jpg".to_string())]
+    );
 }
 
 /// Collects sd_notify datagrams with their arrival times.
@@ -181,7 +189,8 @@ fn the_watchdog_is_fed_only_while_frames_flow() {
     run(config, Run { source, notifier, metrics: Arc::default() }, speaker().0);
     let got: Vec<(Instant, String)> = messages.try_iter().collect();
     let ready = got.iter().find(|(_, m)| m == "READY=1").expect("READY=1 sent").0;
-    let dogs: Vec<Instant> = got.iter().filter(|(_, m)| m == "WATCHDOG=1").map(|(t, _)| *t).collect();
+    let dogs: Vec<Instant> =
+        got.iter().filter(|(_, m)| m == "WATCHDOG=1").map(|(t, _)| *t).collect();
     assert!(dogs.len() >= 2, "{got:?}");
     assert!(dogs[0].duration_since(ready) >= Duration::from_millis(1400), "fed before any frame");
     let longest = dogs.windows(2).map(|w| w[1].duration_since(w[0])).max().unwrap();
@@ -212,7 +221,15 @@ fn a_bad_model_file_is_rejected_and_the_old_model_keeps_running() {
         std::fs::write(&model, &good).unwrap();
     });
     let metrics = Arc::new(Metrics::new());
-    run(config, Run { source: Box::new(ScriptedSource::new(steps, false)), notifier: Notifier::disabled(), metrics: metrics.clone() }, speaker().0);
+    run(
+        config,
+        Run {
+            source: Box::new(ScriptedSource::new(steps, false)),
+            notifier: Notifier::disabled(),
+            metrics: metrics.clone(),
+        },
+        speaker().0,
+    );
     writer.join().unwrap();
     let m = metrics.snapshot();
     assert_eq!((m.model_reloads_failed, m.model_reloads_ok), (1, 1));
@@ -257,7 +274,10 @@ fn metrics_health_and_the_last_frame_are_served_over_http() {
     let metrics = String::from_utf8(metrics).unwrap();
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(metrics.contains("\nlookout_frames_total 12\n"), "{metrics}");
-    assert!(metrics.contains("lookout_decisions_total{kind=\"face\",label=\"me\"} 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("lookout_decisions_total{kind=\"face\",label=\"me\"} 1\n"),
+        "{metrics}"
+    );
     assert!(metrics.contains("lookout_inference_seconds_count 12\n"), "{metrics}");
     assert!(String::from_utf8_lossy(&health).starts_with("HTTP/1.1 200"));
     let split = snapshot.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -271,7 +291,11 @@ fn a_live_source_faster_than_the_pipeline_drops_stale_frames_and_counts_them() {
     let config = demo_config(dir.path());
     let metrics = Arc::new(Metrics::new());
     let source = Box::new(ScriptedSource::new(frames(1..=50), true));
-    let summary = run(config, Run { source, notifier: Notifier::disabled(), metrics: metrics.clone() }, speaker().0);
+    let summary = run(
+        config,
+        Run { source, notifier: Notifier::disabled(), metrics: metrics.clone() },
+        speaker().0,
+    );
     assert_eq!(summary.frames + summary.dropped, 50, "{summary:?}");
     assert!(summary.dropped > 0, "{summary:?}");
     assert_eq!(metrics.snapshot().frames_dropped, summary.dropped);

@@ -4,7 +4,8 @@ use std::path::Path;
 use std::process::Command;
 
 fn unit() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/lookout.service")).unwrap()
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/lookout.service"))
+        .unwrap()
 }
 
 #[test]

@@ -29,7 +29,13 @@ impl EventLog {
 
     /// Appends to `path` (created with its folder if missing), rotating at `max_bytes`.
     pub fn file(path: &Path, max_bytes: u64, keep: u32) -> EventLog {
-        let target = Target::File { path: path.to_path_buf(), file: None, size: 0, max_bytes, keep: keep.max(1) };
+        let target = Target::File {
+            path: path.to_path_buf(),
+            file: None,
+            size: 0,
+            max_bytes,
+            keep: keep.max(1),
+        };
         EventLog { target, pending: VecDeque::new(), lost: 0, failing: false }
     }
 
@@ -152,7 +158,11 @@ mod tests {
         }
         let read = |p: &Path| std::fs::read_to_string(p).unwrap();
         let current = read(&path);
-        assert!(current.len() <= 100 && current.ends_with("\"n\":19,\"pad\":\"xxxxxxxxxxxxxxxxxxxx\"}\n"), "{current}");
+        assert!(
+            current.len() <= 100
+                && current.ends_with("\"n\":19,\"pad\":\"xxxxxxxxxxxxxxxxxxxx\"}\n"),
+            "{current}"
+        );
         assert!(dir.path().join("logs/events.jsonl.1").exists());
         assert!(dir.path().join("logs/events.jsonl.2").exists());
         assert!(!dir.path().join("logs/events.jsonl.3").exists());

@@ -75,9 +75,16 @@ impl ActionSettings {
             .actions
             .iter()
             .map(|a| {
-                let sound = if a.sound.as_os_str().is_empty() { Sound::Chime } else { Sound::File(a.sound.clone()) };
-                let action =
-                    SoundAction { sound, volume: a.volume, cooldown: Duration::from_secs_f64(a.cooldown_s) };
+                let sound = if a.sound.as_os_str().is_empty() {
+                    Sound::Chime
+                } else {
+                    Sound::File(a.sound.clone())
+                };
+                let action = SoundAction {
+                    sound,
+                    volume: a.volume,
+                    cooldown: Duration::from_secs_f64(a.cooldown_s),
+                };
                 (a.on.clone(), action)
             })
             .collect();
@@ -109,7 +116,8 @@ impl Actions {
     ) -> std::io::Result<Actions> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let worker = Worker::new(settings, sink, mqtt, metrics.clone());
-        let thread = std::thread::Builder::new().name("actions".into()).spawn(move || worker.run(rx))?;
+        let thread =
+            std::thread::Builder::new().name("actions".into()).spawn(move || worker.run(rx))?;
         Ok(Actions { queue: Some(tx), thread: Some(thread), metrics })
     }
 
@@ -119,7 +127,11 @@ impl Actions {
         match queue.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(job)) => {
-                log::warn!("actions are behind; dropped the decision {:?} at frame {}", job.decision.label, job.frame);
+                log::warn!(
+                    "actions are behind; dropped the decision {:?} at frame {}",
+                    job.decision.label,
+                    job.frame
+                );
                 self.metrics.events_lost(1);
             }
             Err(TrySendError::Disconnected(_)) => self.metrics.events_lost(1),
@@ -137,7 +149,10 @@ impl Actions {
             if thread.is_finished() {
                 let _ = thread.join();
             } else {
-                log::warn!("actions did not finish within {:.1} s; leaving them", limit.as_secs_f64());
+                log::warn!(
+                    "actions did not finish within {:.1} s; leaving them",
+                    limit.as_secs_f64()
+                );
             }
         }
     }
@@ -155,7 +170,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(settings: ActionSettings, sink: Box<dyn AudioSink>, mqtt: Option<MqttPublisher>, metrics: Arc<Metrics>) -> Worker {
+    fn new(
+        settings: ActionSettings,
+        sink: Box<dyn AudioSink>,
+        mqtt: Option<MqttPublisher>,
+        metrics: Arc<Metrics>,
+    ) -> Worker {
         let events = settings.events.as_ref().map(|(path, max, keep)| {
             if path.as_os_str() == "-" {
                 EventLog::stdout()
@@ -163,14 +183,25 @@ impl Worker {
                 EventLog::file(path, *max, *keep)
             }
         });
-        let snapshots = settings.snapshots.as_ref().and_then(|(dir, quota)| match SnapshotStore::open(dir, *quota) {
-            Ok(store) => Some(store),
-            Err(e) => {
-                log::warn!("snapshots: {}: {e}; snapshots are off", dir.display());
-                None
+        let snapshots = settings.snapshots.as_ref().and_then(|(dir, quota)| {
+            match SnapshotStore::open(dir, *quota) {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    log::warn!("snapshots: {}: {e}; snapshots are off", dir.display());
+                    None
+                }
             }
         });
-        Worker { settings, sink, mqtt, metrics, events, snapshots, last_played: HashMap::new(), reported_lost: 0 }
+        Worker {
+            settings,
+            sink,
+            mqtt,
+            metrics,
+            events,
+            snapshots,
+            last_played: HashMap::new(),
+            reported_lost: 0,
+        }
     }
 
     fn run(mut self, jobs: Receiver<Job>) {
@@ -225,7 +256,11 @@ impl Worker {
             job.decision.label,
             job.decision.confidence,
             job.frame,
-            if event.actions.is_empty() { "no action".to_string() } else { event.actions.join(", ") }
+            if event.actions.is_empty() {
+                "no action".to_string()
+            } else {
+                event.actions.join(", ")
+            }
         );
         if let Some(log) = &mut self.events {
             let line = serde_json::to_string(&event).unwrap_or_default();
@@ -255,13 +290,17 @@ impl Worker {
         let outcome = self.sink.play(&action.sound, action.volume);
         let name = match &action.sound {
             Sound::Chime => "chime".to_string(),
-            Sound::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            Sound::File(p) => {
+                p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            }
         };
         match outcome {
             audio::PlayOutcome::Started | audio::PlayOutcome::Queued => {
                 self.last_played.insert(decision.label.clone(), now);
             }
-            audio::PlayOutcome::Failed(_) | audio::PlayOutcome::NoDevice => self.metrics.action_failed("sound"),
+            audio::PlayOutcome::Failed(_) | audio::PlayOutcome::NoDevice => {
+                self.metrics.action_failed("sound")
+            }
             audio::PlayOutcome::SkippedBusy => {}
         }
         Some(format!("sound: {outcome} ({name})"))
@@ -270,5 +309,8 @@ impl Worker {
 
 /// Keeps a label or frame name usable in a file name.
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).take(40).collect()
+    s.chars()
+        .map(|c| if c.is_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .take(40)
+        .collect()
 }

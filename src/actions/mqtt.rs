@@ -136,7 +136,7 @@ impl MqttPublisher {
     /// Queues one event for `<prefix>/events` without waiting for the broker. While the broker is
     /// away, events wait (up to a queue's worth) and go out after reconnecting.
     pub fn publish_event(&self, json: &str) -> Result<(), MqttError> {
-        let limit = MAX_PACKET - PACKET_OVERHEAD - self.events_topic.len();
+        let limit = MAX_PACKET.saturating_sub(PACKET_OVERHEAD + self.events_topic.len());
         if json.len() > limit {
             return Err(MqttError::TooLarge { bytes: json.len(), limit });
         }
@@ -194,6 +194,9 @@ fn validate(options: &MqttOptions) -> Result<(), MqttError> {
     if prefix.is_empty() {
         return bad("topic_prefix", "must not be empty");
     }
+    if prefix.len() > 1024 {
+        return bad("topic_prefix", "must be at most 1024 bytes");
+    }
     if prefix.contains(['+', '#', '\0']) {
         return bad("topic_prefix", "must not contain '+', '#' or NUL");
     }
@@ -227,6 +230,7 @@ impl Link {
         let first_retry = FIRST_RETRY.min(self.reconnect_max);
         let mut retry = first_retry;
         let mut in_outage = false;
+        let mut ever_connected = false;
         let mut stop_deadline = None;
         // `recv` returns an error only once rumqttc has no more requests to serve.
         while let Ok(event) = connection.recv() {
@@ -247,12 +251,10 @@ impl Link {
                     connection.eventloop.pending.push_front(Request::Publish(online));
                     self.connected.store(true, Ordering::SeqCst);
                     retry = first_retry;
-                    if in_outage {
-                        log::info!("mqtt: connected to {} again", self.broker);
-                    } else {
-                        log::info!("mqtt: connected to {}", self.broker);
-                    }
+                    let again = if ever_connected { " again" } else { "" };
+                    log::info!("mqtt: connected to {}{again}", self.broker);
                     in_outage = false;
+                    ever_connected = true;
                 }
                 Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
                 Ok(_) => {}
@@ -296,7 +298,8 @@ mod tests {
 
     #[test]
     fn bad_options_are_refused_by_name() {
-        let cases: [(fn(&mut MqttOptions), &str); 6] = [
+        type Spoil = fn(&mut MqttOptions);
+        let cases: [(Spoil, &str); 6] = [
             (|o| o.host.clear(), "host"),
             (|o| o.port = 0, "port"),
             (|o| o.topic_prefix = "home/#".into(), "topic_prefix"),

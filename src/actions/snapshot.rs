@@ -72,15 +72,21 @@ mod tests {
     #[test]
     fn stays_under_the_quota_dropping_the_oldest() {
         let dir = tempfile::tempdir().unwrap();
-        let image = RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]));
+        let image =
+            RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, 90]));
         let mut store = SnapshotStore::open(dir.path(), 4_000).unwrap();
         for i in 0..10 {
             store.save(&format!("{i:04}.jpg"), &image).unwrap();
         }
-        let mut names: Vec<String> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into())
+            .collect();
         names.sort();
-        let on_disk: u64 = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        let on_disk: u64 = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
         assert!(on_disk <= 4_000 && on_disk == store.total_bytes(), "{on_disk}");
         assert_eq!(names.last().map(String::as_str), Some("0009.jpg"));
         assert!(!names.contains(&"0000.jpg".to_string()));

@@ -97,7 +97,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = load()?;
     let control = Control::default();
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, control.stop.clone()).context("installing signal handlers")?;
+        signal_hook::flag::register(signal, control.stop.clone())
+            .context("installing signal handlers")?;
     }
     signal_hook::flag::register(signal_hook::consts::SIGHUP, control.reload.clone())
         .context("installing signal handlers")?;
@@ -125,13 +126,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.load()?;
-    let origin = args.config.config.as_deref().map(|p| p.display().to_string()).unwrap_or("built-in defaults".into());
+    let origin = args
+        .config
+        .config
+        .as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or("built-in defaults".into());
     let pipeline = daemon::build_pipeline(&config)?;
     let mut labels: Vec<String> = Vec::new();
     println!("# lookout check: {origin}: OK");
     if let Some(face) = pipeline.face_model() {
         println!("# face model: {}", face.describe());
-        println!("#   labels {:?}, input {}", face.model.meta.labels, describe_input(&face.model.meta.input));
+        println!(
+            "#   labels {:?}, input {}",
+            face.model.meta.labels,
+            describe_input(&face.model.meta.input)
+        );
         labels.extend(face.model.meta.labels.iter().cloned());
     }
     if let Some(text) = pipeline.text_model() {
@@ -139,9 +149,17 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("#   input {}", describe_input(&text.model.meta.input));
     }
     for action in &config.actions {
-        let sound = if action.sound.as_os_str().is_empty() { Sound::Chime } else { Sound::File(action.sound.clone()) };
+        let sound = if action.sound.as_os_str().is_empty() {
+            Sound::Chime
+        } else {
+            Sound::File(action.sound.clone())
+        };
         let info = sound.check()?;
-        let name = if action.sound.as_os_str().is_empty() { "built-in chime".into() } else { action.sound.display().to_string() };
+        let name = if action.sound.as_os_str().is_empty() {
+            "built-in chime".into()
+        } else {
+            action.sound.display().to_string()
+        };
         println!(
             "# on {:?}: {name}: {:.1} s, {} Hz, {} channel(s)",
             action.on,
@@ -186,15 +204,23 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let mut next = first_free_number(&dir)?;
 
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone()).context("installing signal handlers")?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone()).context("installing signal handlers")?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
+        .context("installing signal handlers")?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
+        .context("installing signal handlers")?;
     let slot = Arc::new(FrameSlot::new());
     let options = CaptureOptions {
         frame_timeout: Duration::from_secs_f64(config.source.frame_timeout_s),
         reconnect_max: Duration::from_secs_f64(config.source.reconnect_max_s),
     };
     let source = source::from_config(&config.source);
-    eprintln!("capturing {} faces of {:?} from {} into {}", args.count, args.label, source.describe(), dir.display());
+    eprintln!(
+        "capturing {} faces of {:?} from {} into {}",
+        args.count,
+        args.label,
+        source.describe(),
+        dir.display()
+    );
     spawn_capture(source, options, slot.clone(), Arc::new(Metrics::new()), stop.clone())?;
     let mut pre = Preprocessor::default();
     let (mut saved, mut frames, mut crowded) = (0, 0u64, 0u64);
@@ -222,13 +248,17 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     stop.store(true, Ordering::Relaxed);
     slot.close(source::slot::Closed::Stopped);
     eprintln!();
-    eprintln!("{saved} crops in {} ({frames} frames read, {crowded} with more than one face skipped)", dir.display());
+    eprintln!(
+        "{saved} crops in {} ({frames} frames read, {crowded} with more than one face skipped)",
+        dir.display()
+    );
     Ok(if saved < args.count { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Numbering continues after the crops already there, so a second session adds to the first.
 fn first_free_number(dir: &Path) -> anyhow::Result<u64> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?;
     let highest = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.path().file_stem()?.to_str()?.parse::<u64>().ok())

@@ -103,9 +103,15 @@ pub struct Pipeline {
 impl Pipeline {
     /// Builds the pipeline from a validated config and its loaded models (`face` when
     /// `face.enabled`, `text` when `text.enabled`).
-    pub fn new(config: &Config, face: Option<Loaded>, text: Option<Loaded>) -> Result<Pipeline, PipelineError> {
+    pub fn new(
+        config: &Config,
+        face: Option<Loaded>,
+        text: Option<Loaded>,
+    ) -> Result<Pipeline, PipelineError> {
         let cascade_path = &config.detect.cascade;
-        let cascade = cascade::load_or_default((!cascade_path.as_os_str().is_empty()).then_some(cascade_path.as_path()))?;
+        let cascade = cascade::load_or_default(
+            (!cascade_path.as_os_str().is_empty()).then_some(cascade_path.as_path()),
+        )?;
         let d = &config.detect;
         let f = &config.face;
         let tracker_options = TrackerOptions {
@@ -116,7 +122,12 @@ impl Pipeline {
             timeout_frames: f.track_timeout_frames,
         };
         let t = &config.text;
-        let roi = Rect { x: t.roi[0] as i32, y: t.roi[1] as i32, width: t.roi[2] as i32, height: t.roi[3] as i32 };
+        let roi = Rect {
+            x: t.roi[0] as i32,
+            y: t.roi[1] as i32,
+            width: t.roi[2] as i32,
+            height: t.roi[3] as i32,
+        };
         let mut pipeline = Pipeline {
             detector: Detector::new(cascade),
             params: DetectParams {
@@ -177,10 +188,19 @@ impl Pipeline {
             return self.detector.detect(gray, &self.params, self.threads);
         }
         let scale = self.detect_width as f64 / width as f64;
-        let (dw, dh) = (self.detect_width as usize, ((gray.height as f64 * scale).round() as usize).max(1));
+        let (dw, dh) =
+            (self.detect_width as usize, ((gray.height as f64 * scale).round() as usize).max(1));
         let mut pixels = std::mem::take(&mut self.small.pixels);
         pixels.resize(dw * dh, 0);
-        resize_bilinear_exact(&gray.pixels, gray.width, gray.height, &mut pixels, dw, dh, &mut self.scratch);
+        resize_bilinear_exact(
+            &gray.pixels,
+            gray.width,
+            gray.height,
+            &mut pixels,
+            dw,
+            dh,
+            &mut self.scratch,
+        );
         self.small = GrayImage { width: dw, height: dh, pixels };
         let mut params = self.params;
         let min = (self.params.min_size.0 as f64 * scale).round() as u32;
@@ -189,7 +209,12 @@ impl Pipeline {
         let back = |v: i32| (v as f64 / scale).round() as i32;
         faces
             .into_iter()
-            .map(|r| Rect { x: back(r.x), y: back(r.y), width: back(r.width), height: back(r.height) })
+            .map(|r| Rect {
+                x: back(r.x),
+                y: back(r.y),
+                width: back(r.width),
+                height: back(r.height),
+            })
             .collect()
     }
 
@@ -203,23 +228,42 @@ impl Pipeline {
         Ok(outcome)
     }
 
-    fn classify_faces(&mut self, frame: &Frame, boxes: &[Rect], outcome: &mut Outcome) -> Result<(), ModelError> {
+    fn classify_faces(
+        &mut self,
+        frame: &Frame,
+        boxes: &[Rect],
+        outcome: &mut Outcome,
+    ) -> Result<(), ModelError> {
         let Some(stage) = &mut self.face else { return Ok(()) };
         let model = stage.loaded.model.clone();
         let mut observations = Vec::with_capacity(boxes.len());
         for rect in boxes {
             let started = Instant::now();
-            self.pre.prepare(&model.meta.input, pixels_for(frame, model.meta.input.channels), *rect, &mut self.tensor);
+            self.pre.prepare(
+                &model.meta.input,
+                pixels_for(frame, model.meta.input.channels),
+                *rect,
+                &mut self.tensor,
+            );
             let probs = model.run(&self.tensor)?;
             outcome.inference.push(started.elapsed());
             let label = crate::model::argmax(&probs);
-            observations.push(Observation { rect: *rect, label, confidence: probs.get(label).copied().unwrap_or(0.0) });
+            observations.push(Observation {
+                rect: *rect,
+                label,
+                confidence: probs.get(label).copied().unwrap_or(0.0),
+            });
         }
         let (tracks, votes) = stage.tracker.update(&observations);
         let labels = &model.meta.labels;
         let name = |i: usize| labels.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
         for (obs, track) in observations.iter().zip(tracks) {
-            outcome.faces.push(SeenFace { rect: obs.rect, label: name(obs.label), confidence: obs.confidence, track });
+            outcome.faces.push(SeenFace {
+                rect: obs.rect,
+                label: name(obs.label),
+                confidence: obs.confidence,
+                track,
+            });
         }
         for vote in votes {
             outcome.decisions.push(Decision {
@@ -242,13 +286,21 @@ impl Pipeline {
         let roi = stage.roi;
         if roi.x >= fw || roi.y >= fh || roi.x + roi.width > fw || roi.y + roi.height > fh {
             if !stage.warned_outside {
-                log::warn!("text.roi {:?} does not fit in the {fw}x{fh} frame; text is not read", rect_array(roi));
+                log::warn!(
+                    "text.roi {:?} does not fit in the {fw}x{fh} frame; text is not read",
+                    rect_array(roi)
+                );
                 stage.warned_outside = true;
             }
             return Ok(());
         }
         let model = stage.loaded.model.clone();
-        self.pre.prepare(&model.meta.input, pixels_for(frame, model.meta.input.channels), roi, &mut self.tensor);
+        self.pre.prepare(
+            &model.meta.input,
+            pixels_for(frame, model.meta.input.channels),
+            roi,
+            &mut self.tensor,
+        );
         let probs = model.run(&self.tensor)?;
         let reading = model.read_text(&probs, beam, top_k);
         let legible = !reading.text.is_empty()
@@ -279,9 +331,19 @@ pub fn rect_array(r: Rect) -> [i32; 4] {
 /// The frame in the form a model wants: its gray plane or RGB.
 fn pixels_for(frame: &Frame, channels: u32) -> Pixels<'_> {
     if channels == 1 {
-        Pixels { width: frame.gray.width, height: frame.gray.height, channels: 1, data: &frame.gray.pixels }
+        Pixels {
+            width: frame.gray.width,
+            height: frame.gray.height,
+            channels: 1,
+            data: &frame.gray.pixels,
+        }
     } else {
         let rgb = &frame.rgb;
-        Pixels { width: rgb.width() as usize, height: rgb.height() as usize, channels: 3, data: rgb.as_raw() }
+        Pixels {
+            width: rgb.width() as usize,
+            height: rgb.height() as usize,
+            channels: 3,
+            data: rgb.as_raw(),
+        }
     }
 }

@@ -34,7 +34,11 @@ impl Loaded {
             Some(p) => p.display().to_string(),
             None => "built-in face.onnx".into(),
         };
-        format!("{origin} (sha256 {}…, {} labels)", &self.model.sha256[..12], self.model.meta.labels.len())
+        format!(
+            "{origin} (sha256 {}…, {} labels)",
+            &self.model.sha256[..12],
+            self.model.meta.labels.len()
+        )
     }
 }
 
@@ -60,7 +64,12 @@ pub fn load_text(config: &TextConfig) -> Result<Loaded, LoadError> {
 pub fn load_file(path: &Path, role: &'static str, wanted: Task) -> Result<Loaded, LoadError> {
     let model = Model::load(path)?;
     if model.meta.task != wanted {
-        return Err(LoadError::WrongTask { path: path.to_path_buf(), role, found: model.meta.task, wanted });
+        return Err(LoadError::WrongTask {
+            path: path.to_path_buf(),
+            role,
+            found: model.meta.task,
+            wanted,
+        });
     }
     if model.meta.labels.is_empty() {
         return Err(LoadError::NoLabels { path: path.to_path_buf() });

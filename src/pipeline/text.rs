@@ -55,7 +55,8 @@ mod tests {
     fn stable_readings_decide_once() {
         let mut s = Stability::new(3);
         let seq = ["41726", "41726", "4172", "41726", "41726", "41726", "41726", "41726"];
-        let decided: Vec<usize> = seq.iter().enumerate().filter(|(_, t)| s.feed(Some(&r(t)))).map(|(i, _)| i).collect();
+        let decided: Vec<usize> =
+            seq.iter().enumerate().filter(|(_, t)| s.feed(Some(&r(t)))).map(|(i, _)| i).collect();
         assert_eq!(decided, vec![5]);
     }
 
@@ -63,7 +64,9 @@ mod tests {
     fn the_same_text_after_a_blank_spell_decides_again() {
         let mut s = Stability::new(2);
         let mut decided = 0;
-        for reading in [Some("7"), Some("7"), None, None, Some("7"), Some("7"), Some("8"), Some("8")] {
+        for reading in
+            [Some("7"), Some("7"), None, None, Some("7"), Some("7"), Some("8"), Some("8")]
+        {
             decided += s.feed(reading.map(r).as_ref()) as usize;
         }
         assert_eq!(decided, 3);

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use nokhwa::utils::{CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution};
+use nokhwa::utils::{
+    CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution,
+};
 
 use super::{Frame, FrameSource, SourceError};
 use crate::config::{CameraId, PixelFormat, SourceConfig};
@@ -89,20 +91,34 @@ impl FrameSource for Camera {
         );
         let mut camera = nokhwa::Camera::new(CameraIndex::Index(index), request)
             .map_err(|e| SourceError::Unavailable(format!("{}: {e}", node.display())))?;
-        camera
-            .open_stream()
-            .map_err(|e| SourceError::Unavailable(format!("{}: cannot start streaming: {e}", node.display())))?;
+        camera.open_stream().map_err(|e| {
+            SourceError::Unavailable(format!("{}: cannot start streaming: {e}", node.display()))
+        })?;
         let got = camera.camera_format();
-        log::info!("{}: {}x{} {} at {} fps", node.display(), got.width(), got.height(), got.format(), got.frame_rate());
+        log::info!(
+            "{}: {}x{} {} at {} fps",
+            node.display(),
+            got.width(),
+            got.height(),
+            got.format(),
+            got.frame_rate()
+        );
         self.device = Some(Device(camera));
         Ok(())
     }
 
     fn next_frame(&mut self, seq: u64) -> Result<Frame, SourceError> {
-        let camera = self.device.as_mut().ok_or_else(|| SourceError::Unavailable("camera is not open".into()))?;
-        let buffer = camera.0.frame().map_err(|e| SourceError::Unavailable(format!("{}: {e}", self.id_text())))?;
+        let camera = self
+            .device
+            .as_mut()
+            .ok_or_else(|| SourceError::Unavailable("camera is not open".into()))?;
+        let buffer = camera
+            .0
+            .frame()
+            .map_err(|e| SourceError::Unavailable(format!("{}: {e}", self.id_text())))?;
         let res = buffer.resolution();
-        let decoded = decode(buffer.buffer(), buffer.source_frame_format(), res.width_x, res.height_y)?;
+        let decoded =
+            decode(buffer.buffer(), buffer.source_frame_format(), res.width_x, res.height_y)?;
         Ok(Frame::new(decoded, seq, None))
     }
 
@@ -124,9 +140,15 @@ impl Camera {
 }
 
 /// Decodes one camera buffer.
-pub fn decode(data: &[u8], format: FrameFormat, width: u32, height: u32) -> Result<Decoded, SourceError> {
+pub fn decode(
+    data: &[u8],
+    format: FrameFormat,
+    width: u32,
+    height: u32,
+) -> Result<Decoded, SourceError> {
     let (w, h) = (width as usize, height as usize);
-    let bad = |what: &str| SourceError::BadFrame(format!("{format} frame {width}x{height}: {what}"));
+    let bad =
+        |what: &str| SourceError::BadFrame(format!("{format} frame {width}x{height}: {what}"));
     match format {
         FrameFormat::MJPEG => image::load_from_memory_with_format(data, image::ImageFormat::Jpeg)
             .map(decoded)
@@ -141,7 +163,8 @@ pub fn decode(data: &[u8], format: FrameFormat, width: u32, height: u32) -> Resu
             if data.len() < w * h {
                 return Err(bad(&format!("{} bytes, expected {}", data.len(), w * h)));
             }
-            let luma = image::GrayImage::from_raw(width, height, data[..w * h].to_vec()).ok_or_else(|| bad("size"))?;
+            let luma = image::GrayImage::from_raw(width, height, data[..w * h].to_vec())
+                .ok_or_else(|| bad("size"))?;
             Ok(decoded(image::DynamicImage::ImageLuma8(luma)))
         }
         other => Err(bad(&format!("{other} is not supported; ask for mjpeg or yuyv"))),
@@ -163,7 +186,11 @@ fn yuyv_to_decoded(data: &[u8], w: usize, h: usize) -> Decoded {
         }
     }
     let rgb = image::RgbImage::from_raw(w as u32, h as u32, rgb).unwrap_or_default();
-    let gray = GrayImage::new(w, h, gray).unwrap_or_else(|| GrayImage { width: 0, height: 0, pixels: Vec::new() });
+    let gray = GrayImage::new(w, h, gray).unwrap_or_else(|| GrayImage {
+        width: 0,
+        height: 0,
+        pixels: Vec::new(),
+    });
     Decoded { rgb, gray }
 }
 
@@ -175,9 +202,13 @@ mod tests {
     fn missing_device_is_unavailable_not_a_crash() {
         let config = SourceConfig::default();
         let mut camera = Camera::new(CameraId::Index(97), &config);
-        assert!(matches!(camera.open(), Err(SourceError::Unavailable(m)) if m.contains("/dev/video97")));
+        assert!(
+            matches!(camera.open(), Err(SourceError::Unavailable(m)) if m.contains("/dev/video97"))
+        );
         let mut camera = Camera::new(CameraId::Path("/dev/v4l/by-id/usb-missing".into()), &config);
-        assert!(matches!(camera.open(), Err(SourceError::Unavailable(m)) if m.contains("usb-missing")));
+        assert!(
+            matches!(camera.open(), Err(SourceError::Unavailable(m)) if m.contains("usb-missing"))
+        );
         assert!(matches!(camera.next_frame(1), Err(SourceError::Unavailable(_))));
     }
 
@@ -201,7 +232,10 @@ mod tests {
         let d = decode(&frame, FrameFormat::YUYV, 2, 2).unwrap();
         assert_eq!(d.gray.pixels, vec![126; 4]);
         assert!(d.rgb.pixels().all(|p| p.0.iter().all(|&c| (127..=129).contains(&c))));
-        assert!(matches!(decode(&frame[..4], FrameFormat::YUYV, 2, 2), Err(SourceError::BadFrame(_))));
+        assert!(matches!(
+            decode(&frame[..4], FrameFormat::YUYV, 2, 2),
+            Err(SourceError::BadFrame(_))
+        ));
         let mut jpeg = Vec::new();
         image::RgbImage::from_pixel(16, 8, image::Rgb([200, 10, 10]))
             .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)

@@ -65,7 +65,11 @@ impl Capture {
                     Err(SourceError::Fatal(msg)) => return self.fail(msg),
                     Err(err) => {
                         if outage.is_none() {
-                            log::warn!("{name}: {err}; retrying every {:.1}-{:.0} s", backoff.as_secs_f64(), self.options.reconnect_max.as_secs_f64());
+                            log::warn!(
+                                "{name}: {err}; retrying every {:.1}-{:.0} s",
+                                backoff.as_secs_f64(),
+                                self.options.reconnect_max.as_secs_f64()
+                            );
                             outage = Some(Instant::now());
                         }
                         self.metrics.source_error();
@@ -107,7 +111,10 @@ impl Capture {
             }
             if open && last_frame.elapsed() > self.options.frame_timeout {
                 if outage.is_none() {
-                    log::warn!("{name}: no frame for {:.1} s; reopening", last_frame.elapsed().as_secs_f64());
+                    log::warn!(
+                        "{name}: no frame for {:.1} s; reopening",
+                        last_frame.elapsed().as_secs_f64()
+                    );
                     outage = Some(Instant::now());
                 }
                 self.reopen(&mut open);

@@ -69,7 +69,8 @@ impl FrameSource for Replay {
         }
         self.next += 1;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let decoded = crate::image_io::read(&path).map_err(|e| SourceError::BadFrame(e.to_string()))?;
+        let decoded =
+            crate::image_io::read(&path).map_err(|e| SourceError::BadFrame(e.to_string()))?;
         Ok(Frame::new(decoded, seq, name))
     }
 

@@ -63,7 +63,8 @@ impl FrameSource for ScriptedSource {
                 }
                 Some(Step::Image(path)) => {
                     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                    let decoded = crate::image_io::read(&path).map_err(|e| SourceError::BadFrame(e.to_string()))?;
+                    let decoded = crate::image_io::read(&path)
+                        .map_err(|e| SourceError::BadFrame(e.to_string()))?;
                     return Ok(Frame::new(decoded, seq, name));
                 }
             }
