@@ -74,6 +74,11 @@ pub struct Summary {
     pub decisions: u64,
     pub dropped: u64,
     pub seconds: f64,
+    pub faces: u64,
+    /// Mean time per frame through detection, classification and text.
+    pub frame_ms: f64,
+    /// Mean classifier time per face.
+    pub inference_ms: f64,
 }
 
 /// A model checked off the main thread, ready to swap in.
@@ -238,6 +243,12 @@ pub fn run(
     drop(http);
     summary.dropped = slot.dropped();
     summary.seconds = started.elapsed().as_secs_f64();
+    let m = metrics.snapshot();
+    let mean_ms =
+        |h: &crate::service::metrics::HistogramSnapshot| 1000.0 * h.sum / h.count.max(1) as f64;
+    summary.faces = m.faces_detected;
+    summary.frame_ms = mean_ms(&m.frame_seconds);
+    summary.inference_ms = mean_ms(&m.inference_seconds);
     result.map(|()| summary)
 }
 

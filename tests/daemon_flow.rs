@@ -76,7 +76,8 @@ fn labels_and_frames(events: &[serde_json::Value]) -> Vec<(String, String)> {
 #[test]
 fn the_demo_replay_plays_the_right_sound_at_the_right_frame_once_per_visit() {
     let dir = tempfile::tempdir().unwrap();
-    let config = demo_config(dir.path());
+    let mut config = demo_config(dir.path());
+    config.snapshots.dir = dir.path().join("snapshots");
     let (audio, recorded) = speaker();
     let source = lookout::source::from_config(&config.source);
     let summary =
@@ -96,6 +97,24 @@ fn the_demo_replay_plays_the_right_sound_at_the_right_frame_once_per_visit() {
     assert_eq!(events[0]["model_sha256"], face_sha.as_str());
     let played: Vec<String> = recorded.plays().into_iter().map(|p| p.sound).collect();
     assert_eq!(played, vec!["chime", "beep.ogg"]);
+    // An annotated snapshot per decision, named by time, frame and label.
+    let mut snaps: Vec<String> = std::fs::read_dir(dir.path().join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    snaps.sort();
+    assert_eq!(snaps.len(), 3, "{snaps:?}");
+    assert!(snaps[0].ends_with("_0009.jpg_me.jpg"), "{snaps:?}");
+    assert_eq!(events[0]["actions"][1], format!("snapshot: {}", snaps[0]));
+    let shot = image::open(dir.path().join("snapshots").join(&snaps[0])).unwrap().to_rgb8();
+    assert_eq!(shot.dimensions(), (640, 480));
+    // The face box is drawn in green on its top-left corner.
+    let [x, y] = [
+        events[0]["box"][0].as_u64().unwrap() as u32,
+        events[0]["box"][1].as_u64().unwrap() as u32,
+    ];
+    let corner = shot.get_pixel(x + 10, y);
+    assert!(corner.0[1] > 150 && corner.0[0] < 90, "{corner:?}");
 }
 
 #[test]

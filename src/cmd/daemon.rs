@@ -114,12 +114,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = daemon::run(config, devices, control, options)?;
     log::info!(
-        "{} frames in {:.1} s ({:.1} fps), {} decisions, {} frames dropped",
+        "{} frames in {:.1} s ({:.1} fps), {} decisions, {} frames dropped; per frame {:.2} ms, \
+         per face {:.3} ms ({} faces)",
         summary.frames,
         summary.seconds,
         summary.frames as f64 / summary.seconds.max(1e-9),
         summary.decisions,
-        summary.dropped
+        summary.dropped,
+        summary.frame_ms,
+        summary.inference_ms,
+        summary.faces
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -74,7 +74,8 @@ pub fn extract_faces(
         for (n, face) in kept.enumerate() {
             let crop = face_crop(&mut pre, &decoded.rgb, *face, options.side);
             let path = out.join(format!("{stem}_{n}.png"));
-            crop.save(&path).map_err(|source| ExtractError::Write { path: path.clone(), source })?;
+            crop.save(&path)
+                .map_err(|source| ExtractError::Write { path: path.clone(), source })?;
             report.faces += 1;
         }
     }
