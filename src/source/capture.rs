@@ -82,10 +82,11 @@ impl Capture {
             match self.source.next_frame(seq + 1) {
                 Ok(frame) => {
                     seq += 1;
-                    last_frame = Instant::now();
                     if !self.slot.put(frame, live) {
                         break;
                     }
+                    // After the hand-over: a replay waiting for a slow pipeline is not silent.
+                    last_frame = Instant::now();
                 }
                 Err(SourceError::Ended) => {
                     self.slot.close(Closed::Ended);
