@@ -216,6 +216,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let options = CaptureOptions {
         frame_timeout: Duration::from_secs_f64(config.source.frame_timeout_s),
         reconnect_max: Duration::from_secs_f64(config.source.reconnect_max_s),
+        keep_color: true,
     };
     let source = source::from_config(&config.source);
     eprintln!(

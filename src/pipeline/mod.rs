@@ -181,6 +181,11 @@ impl Pipeline {
         self.text.as_ref().map(|s| &s.loaded)
     }
 
+    /// Whether any model reads colour.
+    pub fn needs_color(&self) -> bool {
+        [self.face_model(), self.text_model()].into_iter().flatten().any(|l| l.model.meta.input.channels == 3)
+    }
+
     /// Face boxes in full-frame pixels.
     pub fn detect(&mut self, gray: &GrayImage) -> Vec<Rect> {
         let width = gray.width as u32;
@@ -330,7 +335,9 @@ pub fn rect_array(r: Rect) -> [i32; 4] {
 
 /// The frame in the form a model wants: its gray plane or RGB.
 fn pixels_for(frame: &Frame, channels: u32) -> Pixels<'_> {
-    if channels == 1 {
+    // Without colour (dropped by the capture thread) a colour model sees gray in all three
+    // channels: degraded, but running.
+    if channels == 1 || frame.rgb.width() == 0 {
         Pixels {
             width: frame.gray.width,
             height: frame.gray.height,

@@ -17,6 +17,8 @@ use crate::service::metrics::Metrics;
 pub struct CaptureOptions {
     pub frame_timeout: Duration,
     pub reconnect_max: Duration,
+    /// Keep each frame's colour image; without it only the gray one travels on.
+    pub keep_color: bool,
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -82,6 +84,7 @@ impl Capture {
             match self.source.next_frame(seq + 1) {
                 Ok(frame) => {
                     seq += 1;
+                    let frame = if self.options.keep_color { frame } else { frame.without_color() };
                     if !self.slot.put(frame, live) {
                         break;
                     }

@@ -42,6 +42,24 @@ impl Frame {
         }
     }
 
+    /// Drops the colour image: a gray-only pipeline then holds a third of the memory per frame
+    /// in flight. `rgb` becomes 0×0; [`Frame::color`] rebuilds colour from gray if it is asked
+    /// for after all.
+    pub fn without_color(mut self) -> Frame {
+        self.rgb = Arc::new(RgbImage::new(0, 0));
+        self
+    }
+
+    /// The colour image, or the gray one as RGB when colour was dropped.
+    pub fn color(&self) -> Arc<RgbImage> {
+        if self.rgb.width() > 0 || self.gray.width == 0 {
+            return self.rgb.clone();
+        }
+        let g = &self.gray;
+        let data = g.pixels.iter().flat_map(|&v| [v, v, v]).collect();
+        Arc::new(RgbImage::from_raw(g.width as u32, g.height as u32, data).unwrap_or_default())
+    }
+
     /// What events call the frame: the replay file name or the camera sequence number.
     pub fn id(&self) -> String {
         match &self.name {
@@ -85,5 +103,22 @@ pub fn from_config(config: &SourceConfig) -> Box<dyn FrameSource> {
     match &config.input {
         SourceSpec::Camera(id) => Box::new(camera::Camera::new(id.clone(), config)),
         SourceSpec::Replay(dir) => Box::new(replay::Replay::new(dir.clone(), config.replay_fps)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_colour_comes_back_as_gray_when_asked_for() {
+        let rgb = RgbImage::from_pixel(4, 2, image::Rgb([200, 100, 50]));
+        let frame = Frame::new(crate::image_io::decoded(image::DynamicImage::ImageRgb8(rgb)), 1, None);
+        let gray = frame.gray.pixels[0];
+        assert_eq!(frame.color().get_pixel(0, 0).0, [200, 100, 50]);
+        let frame = frame.without_color();
+        assert_eq!(frame.rgb.dimensions(), (0, 0));
+        assert_eq!(frame.color().dimensions(), (4, 2));
+        assert_eq!(frame.color().get_pixel(3, 1).0, [gray; 3]);
     }
 }
