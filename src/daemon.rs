@@ -118,7 +118,9 @@ pub fn run(
         frame_timeout: Duration::from_secs_f64(config.source.frame_timeout_s),
         reconnect_max: Duration::from_secs_f64(config.source.reconnect_max_s),
         // Colour costs 0.9 MB per 640x480 frame in flight; keep it only when something uses it.
-        keep_color: state.pipeline.needs_color() || config.http.enabled || !config.snapshots.dir.as_os_str().is_empty(),
+        keep_color: state.pipeline.needs_color()
+            || config.http.enabled
+            || !config.snapshots.dir.as_os_str().is_empty(),
     };
     let source_name = source.describe();
     spawn_capture(source, capture, slot.clone(), metrics.clone(), capture_stop.clone())

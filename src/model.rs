@@ -87,9 +87,12 @@ impl Model {
 
         let input = &meta.input;
         let shape = [1, input.channels as usize, input.height as usize, input.width as usize];
-        let typed = onnx
-            .model_for_proto_model(&proto)
-            .and_then(|m| m.with_input_fact(0, f32::fact(shape).into()))
+        let inference = onnx.model_for_proto_model(&proto).map_err(onnx_err)?;
+        // The protobuf holds a copy of every weight; free it before the optimiser makes more
+        // (this is the daemon's peak memory on a Pi).
+        drop(proto);
+        let typed = inference
+            .with_input_fact(0, f32::fact(shape).into())
             .and_then(|m| m.into_optimized())
             .map_err(|e| ModelError::Inconsistent {
                 path: path.to_path_buf(),

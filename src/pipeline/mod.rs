@@ -183,7 +183,10 @@ impl Pipeline {
 
     /// Whether any model reads colour.
     pub fn needs_color(&self) -> bool {
-        [self.face_model(), self.text_model()].into_iter().flatten().any(|l| l.model.meta.input.channels == 3)
+        [self.face_model(), self.text_model()]
+            .into_iter()
+            .flatten()
+            .any(|l| l.model.meta.input.channels == 3)
     }
 
     /// Face boxes in full-frame pixels.

@@ -113,7 +113,8 @@ mod tests {
     #[test]
     fn dropped_colour_comes_back_as_gray_when_asked_for() {
         let rgb = RgbImage::from_pixel(4, 2, image::Rgb([200, 100, 50]));
-        let frame = Frame::new(crate::image_io::decoded(image::DynamicImage::ImageRgb8(rgb)), 1, None);
+        let frame =
+            Frame::new(crate::image_io::decoded(image::DynamicImage::ImageRgb8(rgb)), 1, None);
         let gray = frame.gray.pixels[0];
         assert_eq!(frame.color().get_pixel(0, 0).0, [200, 100, 50]);
         let frame = frame.without_color();
