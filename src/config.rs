@@ -446,16 +446,16 @@ impl Config {
         if s.width == 0 || s.height == 0 || s.fps == 0 {
             return bad("source.width/height/fps", "must be positive".into());
         }
-        if !(s.frame_timeout_s > 0.0) {
+        if !at_least(s.frame_timeout_s, f64::MIN_POSITIVE) {
             return bad(
                 "source.frame_timeout_s",
                 format!("{} is not a positive number", s.frame_timeout_s),
             );
         }
-        if !(s.reconnect_max_s >= 0.5) {
+        if !at_least(s.reconnect_max_s, 0.5) {
             return bad("source.reconnect_max_s", format!("{} is below 0.5 s", s.reconnect_max_s));
         }
-        if !(s.replay_fps >= 0.0) || !s.replay_fps.is_finite() {
+        if !at_least(s.replay_fps, 0.0) || !s.replay_fps.is_finite() {
             return bad(
                 "source.replay_fps",
                 format!("{} is not 0 or a positive number", s.replay_fps),
@@ -502,7 +502,7 @@ impl Config {
                 return bad("text.stable_frames", "must be at least 1".into());
             }
         }
-        if !(self.audio.retry_s > 0.0) {
+        if !at_least(self.audio.retry_s, f64::MIN_POSITIVE) {
             return bad(
                 "audio.retry_s",
                 format!("{} is not a positive number", self.audio.retry_s),
@@ -518,7 +518,7 @@ impl Config {
                     format!("{} (on = {:?}) is outside [0, 1]", action.volume, action.on),
                 );
             }
-            if !(action.cooldown_s >= 0.0) {
+            if !at_least(action.cooldown_s, 0.0) {
                 return bad(
                     "action.cooldown_s",
                     format!("{} (on = {:?}) is negative", action.cooldown_s, action.on),
@@ -535,7 +535,7 @@ impl Config {
         if self.http.enabled {
             self.http_addr(path)?;
         }
-        if !(self.reload.poll_s > 0.0) {
+        if !at_least(self.reload.poll_s, f64::MIN_POSITIVE) {
             return bad(
                 "reload.poll_s",
                 format!("{} is not a positive number", self.reload.poll_s),
@@ -556,6 +556,11 @@ impl Config {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
     }
+}
+
+/// `x >= min`, false for NaN (which a plain `x < min` check would let through).
+fn at_least(x: f64, min: f64) -> bool {
+    x >= min
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ impl Capture {
                     bad_frames += 1;
                     self.metrics.source_error();
                     // The first few tell the story; after that, one line per hundred.
-                    if bad_frames <= 5 || bad_frames % 100 == 0 {
+                    if bad_frames <= 5 || bad_frames.is_multiple_of(100) {
                         log::warn!("{name}: skipping a frame ({bad_frames} so far): {msg}");
                     }
                 }
