@@ -610,6 +610,8 @@ mod tests {
         let err =
             parse("[http]\nenabled = true\nlisten = \"localhost\"\n").unwrap_err().to_string();
         assert!(err.contains("http.listen"), "{err}");
+        let err = parse("[source]\nframe_timeout_s = nan\n").unwrap_err().to_string();
+        assert!(err.contains("source.frame_timeout_s"), "{err}");
     }
 
     #[test]
