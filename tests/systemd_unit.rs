@@ -31,7 +31,7 @@ fn the_unit_uses_notify_watchdog_and_hardening() {
         "Type=notify",
         "WatchdogSec=30",
         "Restart=on-failure",
-        "DynamicUser=yes",
+        "User=lookout",
         "SupplementaryGroups=video audio",
         "DevicePolicy=closed",
         "DeviceAllow=char-video4linux rw",
