@@ -114,14 +114,11 @@ pub fn run(
 
     let slot = Arc::new(FrameSlot::new());
     let capture_stop = Arc::new(AtomicBool::new(false));
-    let capture = CaptureOptions {
-        frame_timeout: Duration::from_secs_f64(config.source.frame_timeout_s),
-        reconnect_max: Duration::from_secs_f64(config.source.reconnect_max_s),
-        // Colour costs 0.9 MB per 640x480 frame in flight; keep it only when something uses it.
-        keep_color: state.pipeline.needs_color()
-            || config.http.enabled
-            || !config.snapshots.dir.as_os_str().is_empty(),
-    };
+    // Colour costs 0.9 MB per 640x480 frame in flight; keep it only when something uses it.
+    let keep_color = state.pipeline.needs_color()
+        || config.http.enabled
+        || !config.snapshots.dir.as_os_str().is_empty();
+    let capture = CaptureOptions::new(&config.source, keep_color);
     let source_name = source.describe();
     spawn_capture(source, capture, slot.clone(), metrics.clone(), capture_stop.clone())
         .map_err(|e| DaemonError::Setup(format!("cannot start the capture thread: {e}")))?;

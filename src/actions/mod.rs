@@ -75,13 +75,8 @@ impl ActionSettings {
             .actions
             .iter()
             .map(|a| {
-                let sound = if a.sound.as_os_str().is_empty() {
-                    Sound::Chime
-                } else {
-                    Sound::File(a.sound.clone())
-                };
                 let action = SoundAction {
-                    sound,
+                    sound: sound_of(a),
                     volume: a.volume,
                     cooldown: Duration::from_secs_f64(a.cooldown_s),
                 };
@@ -97,6 +92,15 @@ impl ActionSettings {
             events: (!e.path.as_os_str().is_empty()).then(|| (e.path.clone(), e.max_bytes, e.keep)),
             snapshots: (!s.dir.as_os_str().is_empty()).then(|| (s.dir.clone(), s.quota_bytes)),
         }
+    }
+}
+
+/// The sound an `[[action]]` names: its file, or the built-in chime when `sound` is empty.
+pub fn sound_of(action: &crate::config::ActionConfig) -> Sound {
+    if action.sound.as_os_str().is_empty() {
+        Sound::Chime
+    } else {
+        Sound::File(action.sound.clone())
     }
 }
 

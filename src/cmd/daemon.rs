@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use lookout::actions::audio::Sound;
 use lookout::config::{Config, SourceSpec};
 use lookout::daemon::{self, Control, Devices, RunOptions};
 use lookout::preprocess::{face_crop, Preprocessor};
@@ -153,12 +152,7 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("#   input {}", describe_input(&text.model.meta.input));
     }
     for action in &config.actions {
-        let sound = if action.sound.as_os_str().is_empty() {
-            Sound::Chime
-        } else {
-            Sound::File(action.sound.clone())
-        };
-        let info = sound.check()?;
+        let info = lookout::actions::sound_of(action).check()?;
         let name = if action.sound.as_os_str().is_empty() {
             "built-in chime".into()
         } else {
@@ -213,11 +207,8 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
         .context("installing signal handlers")?;
     let slot = Arc::new(FrameSlot::new());
-    let options = CaptureOptions {
-        frame_timeout: Duration::from_secs_f64(config.source.frame_timeout_s),
-        reconnect_max: Duration::from_secs_f64(config.source.reconnect_max_s),
-        keep_color: true,
-    };
+    // The crops are saved in colour.
+    let options = CaptureOptions::new(&config.source, true);
     let source = source::from_config(&config.source);
     eprintln!(
         "capturing {} faces of {:?} from {} into {}",

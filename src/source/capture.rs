@@ -21,6 +21,17 @@ pub struct CaptureOptions {
     pub keep_color: bool,
 }
 
+impl CaptureOptions {
+    /// The `[source]` timings, and whether frames keep their colour image.
+    pub fn new(config: &crate::config::SourceConfig, keep_color: bool) -> CaptureOptions {
+        CaptureOptions {
+            frame_timeout: Duration::from_secs_f64(config.frame_timeout_s),
+            reconnect_max: Duration::from_secs_f64(config.reconnect_max_s),
+            keep_color,
+        }
+    }
+}
+
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 pub fn spawn_capture(
