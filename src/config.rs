@@ -75,6 +75,8 @@ pub struct SourceConfig {
     pub reconnect_max_s: f64,
     /// Replay pacing in frames per second; 0 hands frames over as fast as they are consumed.
     pub replay_fps: f64,
+    /// How many times a replay plays its folder (0 = over and over until stopped).
+    pub replay_loops: u32,
 }
 
 impl Default for SourceConfig {
@@ -88,6 +90,7 @@ impl Default for SourceConfig {
             frame_timeout_s: 5.0,
             reconnect_max_s: 30.0,
             replay_fps: 0.0,
+            replay_loops: 1,
         }
     }
 }

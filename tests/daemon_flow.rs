@@ -177,6 +177,43 @@ fn a_camera_that_vanishes_mid_visit_is_reopened_and_the_visit_goes_on() {
     );
 }
 
+#[test]
+fn frames_that_do_not_decode_are_skipped_and_counted_and_the_visit_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = demo_config(dir.path());
+    // Garbage, a JPEG cut in half (what a camera glitch or a half-written replay file gives)
+    // and an empty file, in the middle of the "me" visit.
+    let garbage = dir.path().join("garbage.jpg");
+    std::fs::write(&garbage, b"\xff\xd8 this is no jpeg").unwrap();
+    let whole = std::fs::read(frame(12)).unwrap();
+    let half = dir.path().join("half.jpg");
+    std::fs::write(&half, &whole[..whole.len() / 2]).unwrap();
+    let empty = dir.path().join("empty.jpg");
+    std::fs::write(&empty, b"").unwrap();
+    let mut steps = frames(7..=9);
+    steps.extend([garbage, half, empty].map(Step::Image));
+    steps.extend(frames(10..=18));
+    let metrics = Arc::new(Metrics::new());
+    let summary = run(
+        config,
+        Run {
+            source: Box::new(ScriptedSource::new(steps, false)),
+            notifier: Notifier::disabled(),
+            metrics: metrics.clone(),
+        },
+        speaker().0,
+    );
+    // A truncated JPEG may still decode (the lower half grey): it is then a frame like any
+    // other. What does not decode is counted, never fatal.
+    let errors = metrics.snapshot().source_errors;
+    assert!((2..=3).contains(&errors), "{errors} source errors");
+    assert_eq!(summary.frames, 12 + 3 - errors);
+    assert_eq!(
+        labels_and_frames(&events(dir.path())),
+        vec![("me".to_string(), "0009.jpg".to_string())]
+    );
+}
+
 /// Collects sd_notify datagrams with their arrival times.
 fn notify_socket(dir: &Path) -> (Notifier, std::sync::mpsc::Receiver<(Instant, String)>) {
     let path = dir.join("notify.sock");

@@ -1,6 +1,6 @@
 //! MQTT against a real broker: mosquitto on a free loopback port, started and killed by the
 //! test (tests/common/mqtt.rs). The publisher on its own (availability, exact JSON, a broker
-//! restart), the daemon publishing its decisions, and the last will when the daemon dies.
+//! restart, a broker down from the start), the daemon publishing its decisions, and the last will when the daemon dies.
 //!
 //! Needs /usr/sbin/mosquitto (`apt-get install mosquitto`); without it the tests fail.
 
@@ -92,6 +92,54 @@ fn payload_json(seen: Seen) -> serde_json::Value {
         Seen::Message { payload, .. } => serde_json::from_str(&payload).unwrap(),
         Seen::Subscribed => unreachable!(),
     }
+}
+
+#[test]
+fn a_broker_down_then_up_then_down_blocks_nothing_and_delivers_what_waited() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let options = MqttOptions {
+        host: "127.0.0.1".into(),
+        port,
+        client_id: "lookout-down-up-down".into(),
+        topic_prefix: PREFIX.into(),
+        keep_alive: Duration::from_secs(2),
+        reconnect_max: Duration::from_millis(200),
+        ..MqttOptions::default()
+    };
+    let events = format!("{PREFIX}/events");
+    let publish_quickly = |publisher: &MqttPublisher, json: &str| {
+        let started = Instant::now();
+        publisher.publish_event(json).unwrap();
+        assert!(started.elapsed() < Duration::from_millis(100), "publish blocked: {json}");
+    };
+
+    // Down: nothing listens on the port yet.
+    let publisher = MqttPublisher::start(options).unwrap();
+    for n in 0..3 {
+        publish_quickly(&publisher, &format!(r#"{{"while":"down","n":{n}}}"#));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!publisher.is_connected());
+
+    // Up: the events that waited arrive.
+    let broker = Broker::start(dir.path(), port);
+    wait_until("connected", Duration::from_secs(5), || publisher.is_connected());
+    wait_until("the 3 waiting events at the broker", Duration::from_secs(5), || {
+        broker.publishes_received("lookout-down-up-down", &events) >= 3
+    });
+
+    // Down again: noticed, and publishing still costs nothing.
+    drop(broker);
+    wait_until("disconnect noticed", Duration::from_secs(5), || !publisher.is_connected());
+    publish_quickly(&publisher, r#"{"while":"down again"}"#);
+    let started = Instant::now();
+    drop(publisher);
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

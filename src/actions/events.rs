@@ -174,6 +174,17 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_keeps_events_in_memory_and_counts_what_it_drops() {
+        // /dev/full: every write fails with ENOSPC, as on a full disk.
+        let mut log = EventLog::file(Path::new("/dev/full"), 1_000_000, 3);
+        for i in 0..(PENDING_LIMIT + 7) {
+            let err = log.write(format!("{{\"n\":{i}}}")).unwrap_err();
+            assert!(err.contains("/dev/full") && err.contains("space"), "{err}");
+        }
+        assert_eq!((log.pending(), log.lost()), (PENDING_LIMIT, 7));
+    }
+
+    #[test]
     fn an_unwritable_log_keeps_events_in_memory_then_catches_up() {
         let dir = tempfile::tempdir().unwrap();
         // A folder where the file should be: every open fails, as on a broken disk.

@@ -70,6 +70,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refused_write_is_an_error_leaves_nothing_behind_and_the_next_one_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let shots = dir.path().join("shots");
+        let mut store = SnapshotStore::open(&shots, 1_000_000).unwrap();
+        let image = RgbImage::from_pixel(32, 24, image::Rgb([200, 10, 10]));
+        store.save("0001.jpg", &image).unwrap();
+        // The folder goes away and a file takes its place (a disk remounted read-only, a
+        // cleaner gone wrong): the write fails with the path in the message.
+        std::fs::remove_dir_all(&shots).unwrap();
+        std::fs::write(&shots, b"not a folder").unwrap();
+        let err = store.save("0002.jpg", &image).unwrap_err();
+        assert!(err.contains("0002.jpg"), "{err}");
+        std::fs::remove_file(&shots).unwrap();
+        std::fs::create_dir(&shots).unwrap();
+        store.save("0003.jpg", &image).unwrap();
+        let names: Vec<_> = std::fs::read_dir(&shots)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["0003.jpg"], "no partial file is left");
+    }
+
+    #[test]
     fn stays_under_the_quota_dropping_the_oldest() {
         let dir = tempfile::tempdir().unwrap();
         let image =

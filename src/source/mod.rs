@@ -102,7 +102,9 @@ pub trait FrameSource: Send {
 pub fn from_config(config: &SourceConfig) -> Box<dyn FrameSource> {
     match &config.input {
         SourceSpec::Camera(id) => Box::new(camera::Camera::new(id.clone(), config)),
-        SourceSpec::Replay(dir) => Box::new(replay::Replay::new(dir.clone(), config.replay_fps)),
+        SourceSpec::Replay(dir) => {
+            Box::new(replay::Replay::new(dir.clone(), config.replay_fps, config.replay_loops))
+        }
     }
 }
 

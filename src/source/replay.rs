@@ -11,15 +11,18 @@ const EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp", "pgm", "ppm", "pnm"];
 pub struct Replay {
     dir: PathBuf,
     fps: f64,
+    loops: u32,
     files: Vec<PathBuf>,
-    next: usize,
+    /// Frames handed out so far, over all passes.
+    played: usize,
     started: Option<Instant>,
 }
 
 impl Replay {
     /// `fps` > 0 paces frames in real time; 0 delivers them as fast as they are taken.
-    pub fn new(dir: PathBuf, fps: f64) -> Replay {
-        Replay { dir, fps, files: Vec::new(), next: 0, started: None }
+    /// `loops` passes over the folder (0: until stopped).
+    pub fn new(dir: PathBuf, fps: f64, loops: u32) -> Replay {
+        Replay { dir, fps, loops, files: Vec::new(), played: 0, started: None }
     }
 }
 
@@ -59,15 +62,17 @@ impl FrameSource for Replay {
     }
 
     fn next_frame(&mut self, seq: u64) -> Result<Frame, SourceError> {
-        let Some(path) = self.files.get(self.next).cloned() else {
+        let pass = self.played / self.files.len().max(1);
+        if self.files.is_empty() || (self.loops > 0 && pass >= self.loops as usize) {
             return Err(SourceError::Ended);
-        };
+        }
+        let path = self.files[self.played % self.files.len()].clone();
         if self.fps > 0.0 {
             let started = *self.started.get_or_insert_with(Instant::now);
-            let due = started + Duration::from_secs_f64(self.next as f64 / self.fps);
+            let due = started + Duration::from_secs_f64(self.played as f64 / self.fps);
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        self.next += 1;
+        self.played += 1;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let decoded =
             crate::image_io::read(&path).map_err(|e| SourceError::BadFrame(e.to_string()))?;
@@ -93,7 +98,7 @@ mod tests {
         img.save(dir.path().join("0001.png")).unwrap();
         std::fs::write(dir.path().join("0003.jpg"), b"not a jpeg").unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
-        let mut replay = Replay::new(dir.path().to_path_buf(), 0.0);
+        let mut replay = Replay::new(dir.path().to_path_buf(), 0.0, 1);
         replay.open().unwrap();
         assert_eq!(replay.next_frame(1).unwrap().name.as_deref(), Some("0001.png"));
         let second = replay.next_frame(2).unwrap();
@@ -106,11 +111,29 @@ mod tests {
     }
 
     #[test]
+    fn loops_replay_the_folder_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = image::RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]));
+        img.save(dir.path().join("a.png")).unwrap();
+        img.save(dir.path().join("b.png")).unwrap();
+        let names = |loops: u32, take: u64| {
+            let mut replay = Replay::new(dir.path().to_path_buf(), 0.0, loops);
+            replay.open().unwrap();
+            (1..=take)
+                .map_while(|seq| replay.next_frame(seq).ok().and_then(|f| f.name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(2, 10), ["a.png", "b.png", "a.png", "b.png"]);
+        // 0 plays until the consumer stops.
+        assert_eq!(names(0, 7).len(), 7);
+    }
+
+    #[test]
     fn missing_or_empty_folders_are_fatal() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Replay::new(dir.path().to_path_buf(), 0.0).open().unwrap_err();
+        let err = Replay::new(dir.path().to_path_buf(), 0.0, 1).open().unwrap_err();
         assert!(matches!(err, SourceError::Fatal(ref m) if m.contains("no images")), "{err}");
-        let err = Replay::new(dir.path().join("nope"), 0.0).open().unwrap_err();
+        let err = Replay::new(dir.path().join("nope"), 0.0, 1).open().unwrap_err();
         assert!(matches!(err, SourceError::Fatal(ref m) if m.contains("nope")), "{err}");
     }
 }

@@ -35,7 +35,8 @@ impl Broker {
         );
         let config = dir.join("mosquitto.conf");
         let settings = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n\
+             log_type all\n"
         );
         std::fs::write(&config, settings).unwrap();
         // One log per start, so a restart does not hide why the first run failed.
@@ -65,6 +66,14 @@ impl Broker {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// PUBLISH packets the broker received from `client` on `topic` (from its log: counts what
+    /// arrived even when no subscriber was there yet).
+    pub fn publishes_received(&self, client: &str, topic: &str) -> usize {
+        let from = format!("Received PUBLISH from {client} ");
+        let on = format!("'{topic}'");
+        self.log().lines().filter(|l| l.contains(&from) && l.contains(&on)).count()
     }
 }
 
