@@ -97,6 +97,9 @@ start_kb, end_kb = warm[0], max(kb for _, kb in samples[-5:])
 growth_mb = (end_kb - start_kb) / 1024
 
 print(f"frames {frames} in {took} s ({frames / max(took, 1):.0f} fps)")
+# A leak grows steadily; allocator warm-up levels off: the curve tells them apart.
+quarters = [samples[min(len(samples) - 1, len(samples) * q // 4)][1] / 1024 for q in (1, 2, 3, 4)]
+print("resident memory at 25/50/75/100 % of the run: " + " / ".join(f"{mb:.1f}" for mb in quarters) + " MB")
 print(f"resident memory: {start_kb / 1024:.1f} MB after the first pass, {end_kb / 1024:.1f} MB at the end,"
       f" peak {max(kb for _, kb in samples) / 1024:.1f} MB: growth {growth_mb:+.2f} MB")
 print(f"decisions: {counted} counted, {len(events)} in {len(files)} event files"
