@@ -5,6 +5,7 @@
 //! (`lookout.trained_on`, `lookout.metrics`, `lookout.created`). [`Model::load`] refuses a file
 //! whose metadata is missing or disagrees with its graph, and names the file and the key.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -87,24 +88,42 @@ impl Model {
 
         let input = &meta.input;
         let shape = [1, input.channels as usize, input.height as usize, input.width as usize];
-        let inference = onnx.model_for_proto_model(&proto).map_err(onnx_err)?;
-        // The protobuf holds a copy of every weight; free it before the optimiser makes more
-        // (this is the daemon's peak memory on a Pi).
-        drop(proto);
-        let typed = inference
-            .with_input_fact(0, f32::fact(shape).into())
-            .and_then(|m| m.into_optimized())
-            .map_err(|e| ModelError::Inconsistent {
+        let build = || {
+            let inference = onnx.model_for_proto_model(&proto).map_err(onnx_err)?;
+            // The protobuf holds a copy of every weight; free it before the optimiser makes
+            // more (this is the daemon's peak memory on a Pi).
+            drop(proto);
+            let typed = inference
+                .with_input_fact(0, f32::fact(shape).into())
+                .and_then(|m| m.into_optimized())
+                .map_err(|e| ModelError::Inconsistent {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "input {shape:?} from lookout.input does not fit the graph: {e:#}"
+                    ),
+                })?;
+            let output_shape =
+                concrete_output_shape(&typed).ok_or_else(|| ModelError::Inconsistent {
+                    path: path.to_path_buf(),
+                    reason: "the output shape is not fixed for a 1-sample input".into(),
+                })?;
+            check_output(&meta, &output_shape, path)?;
+            let plan = typed.into_runnable().map_err(onnx_err)?;
+            Ok((plan, output_shape))
+        };
+        // tract panics on some malformed graphs (found by fuzz/fuzz_targets/onnx_model.rs, e.g. a
+        // graph output no node produces); a bad file must stay a bad file.
+        let (plan, output_shape) = catch_unwind(AssertUnwindSafe(build)).map_err(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("no message");
+            ModelError::Onnx {
                 path: path.to_path_buf(),
-                reason: format!("input {shape:?} from lookout.input does not fit the graph: {e:#}"),
-            })?;
-        let output_shape =
-            concrete_output_shape(&typed).ok_or_else(|| ModelError::Inconsistent {
-                path: path.to_path_buf(),
-                reason: "the output shape is not fixed for a 1-sample input".into(),
-            })?;
-        check_output(&meta, &output_shape, path)?;
-        let plan = typed.into_runnable().map_err(onnx_err)?;
+                reason: format!("the ONNX loader crashed: {message}"),
+            }
+        })??;
         let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
         Ok(Model { meta, sha256, plan, output_shape })
     }
@@ -265,6 +284,19 @@ fn read_meta(props: &[(&str, &str)], path: &Path) -> Result<ModelMeta, ModelErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graph_output_no_node_produces_is_an_error_not_a_panic() {
+        // The fuzzer's crash input: tiny_classify.onnx with its graph output renamed, which
+        // tract-onnx 0.23.9 looks up in its name table with `[]`.
+        let mut bytes = include_bytes!("../tests/fixtures/model/tiny_classify.onnx").to_vec();
+        let at = bytes.windows(5).rposition(|w| w == b"probs").unwrap();
+        bytes[at + 4] = b'u';
+        match Model::from_bytes(&bytes, Path::new("renamed.onnx")) {
+            Err(ModelError::Onnx { reason, .. }) => assert!(reason.contains("crashed"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn argmax_takes_the_first_of_equal_maxima() {

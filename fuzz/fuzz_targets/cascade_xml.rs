@@ -7,6 +7,10 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use lookout::cascade::{self, DetectParams, Detector};
 use lookout::imgproc::GrayImage;
+use lookout_fuzz::CappedAlloc;
+
+#[global_allocator]
+static ALLOC: CappedAlloc = CappedAlloc;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

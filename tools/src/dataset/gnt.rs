@@ -166,9 +166,12 @@ impl<R: Read> GntReader<R> {
 
     fn next_sample(&mut self) -> Result<Option<GntSample>, GntError> {
         let Some(entry) = self.header()? else { return Ok(None) };
-        let mut pixels = vec![0u8; entry.width as usize * entry.height as usize];
-        let got = read_full(&mut self.inner, &mut pixels).map_err(|e| self.io(e))?;
-        if got < pixels.len() {
+        let len = entry.width as usize * entry.height as usize;
+        // Grown as bytes arrive, not sized from the header alone: a corrupt 10-byte header can
+        // claim 65535x65535 pixels (4 GiB). 1 MiB holds any real sample in one allocation.
+        let mut pixels = Vec::with_capacity(len.min(1 << 20));
+        (&mut self.inner).take(len as u64).read_to_end(&mut pixels).map_err(|e| self.io(e))?;
+        if pixels.len() < len {
             return Err(self.truncated("bitmap cut short"));
         }
         self.offset += HEADER_LEN + pixels.len() as u64;
@@ -346,6 +349,27 @@ mod tests {
             err.to_string(),
             "h.gnt: truncated sample at byte 26: header shorter than 10 bytes"
         );
+    }
+
+    #[test]
+    fn huge_header_on_a_short_file_is_truncation_not_a_4_gib_buffer() {
+        // Found with fuzz/fuzz_targets/gnt_reader.rs, whose allocator fails requests that large.
+        struct Probe<'a> {
+            bytes: &'a [u8],
+            largest_buffer: usize,
+        }
+        impl Read for Probe<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.largest_buffer = self.largest_buffer.max(buf.len());
+                self.bytes.read(buf)
+            }
+        }
+        let mut bytes = (10 + 65535u32 * 65535).to_le_bytes().to_vec();
+        bytes.extend([0xB0, 0xA1, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3]);
+        let mut probe = Probe { bytes: &bytes, largest_buffer: 0 };
+        let err = GntReader::new(&mut probe, Path::new("huge.gnt")).next().unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "huge.gnt: truncated sample at byte 0: bitmap cut short");
+        assert!(probe.largest_buffer <= 1 << 20, "{} bytes asked for", probe.largest_buffer);
     }
 
     #[test]

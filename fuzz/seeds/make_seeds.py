@@ -1,0 +1,48 @@
+"""Writes the generated seeds: .gnt streams and small frame images (run with any Python that
+has Pillow, from this folder). The others are copies: cascade_xml/*_tiny.xml and lbp_tiny.xml
+from tests (haar_cut.xml is haar_tiny.xml cut at 500 bytes), config_toml/full.toml from
+systemd/lookout.toml, onnx_model/*.onnx from tests/fixtures/model (truncated.onnx is
+tiny_classify.onnx cut at 200 bytes).
+"""
+import io
+import struct
+
+from PIL import Image
+
+
+def gnt_sample(code, w, h, seed):
+    pixels = bytes((i * seed) & 0xFF for i in range(w * h))
+    return struct.pack("<I", 10 + w * h) + bytes(code) + struct.pack("<HH", w, h) + pixels
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+two = gnt_sample([0xB0, 0xA1], 4, 3, 7) + gnt_sample([0xA3, 0xB0], 2, 2, 3)
+write("gnt_reader/two_samples.gnt", two)
+write("gnt_reader/truncated.gnt", two[:-3])
+bad = bytearray(gnt_sample([0xD7, 0xFA], 3, 3, 5))
+bad[0] = 99
+write("gnt_reader/bad_size.gnt", bytes(bad))
+# A header claiming 65535x65535 pixels (4 GiB) in a 13-byte file: once a crash, now truncation.
+huge = struct.pack("<I", 10 + 65535 * 65535) + bytes([0xB0, 0xA1]) + struct.pack("<HH", 65535, 65535)
+write("gnt_reader/huge_header.gnt", huge + b"\x01\x02\x03")
+
+rgb = Image.new("RGB", (6, 5))
+for x in range(6):
+    for y in range(5):
+        rgb.putpixel((x, y), (x * 40, y * 50, 128))
+for fmt, name in [("PNG", "rgb.png"), ("JPEG", "rgb.jpg"), ("BMP", "rgb.bmp"), ("PPM", "rgb.ppm")]:
+    rgb.save("replay_image/" + name, fmt)
+gray = rgb.convert("L")
+gray.save("replay_image/gray.png")
+gray.save("replay_image/gray.pgm")
+rgb.convert("RGBA").save("replay_image/rgba.png")
+png = io.BytesIO()
+rgb.save(png, "PNG")
+write("replay_image/cut.png", png.getvalue()[:-20])
+jpeg = io.BytesIO()
+rgb.save(jpeg, "JPEG", progressive=True)
+write("replay_image/progressive.jpg", jpeg.getvalue())

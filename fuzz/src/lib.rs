@@ -1,0 +1,41 @@
+//! What the fuzz targets share: [`CappedAlloc`], which makes a huge allocation fail the way it
+//! would on a Pi. Without a sanitizer libFuzzer cannot see single allocations (its
+//! `-malloc_limit_mb` needs ASan's hooks), and an untouched `vec![0; n]` never shows up in RSS,
+//! so a size field trusted from a few bytes of input would otherwise go unnoticed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+
+/// No single allocation may exceed this: far more than any input of a few kilobytes justifies,
+/// far less than a 4 GiB size field asks for.
+pub const MAX_ALLOC: usize = 256 << 20;
+
+/// The system allocator, failing (null, so Rust aborts with "memory allocation of N bytes
+/// failed", which libFuzzer reports as a crash) any request above [`MAX_ALLOC`].
+pub struct CappedAlloc;
+
+unsafe impl GlobalAlloc for CappedAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.size() > MAX_ALLOC {
+            return std::ptr::null_mut();
+        }
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.size() > MAX_ALLOC {
+            return std::ptr::null_mut();
+        }
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > MAX_ALLOC {
+            return std::ptr::null_mut();
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
