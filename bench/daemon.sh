@@ -11,12 +11,8 @@ cd "$(dirname "$0")/.."
 cargo build --quiet --profile pi --bin lookout
 bin=target/pi/lookout
 . scripts/py-env.sh
-replay="${LOOKOUT_CACHE:-$HOME/.cache/lookout}/bench-replay-14"
-if [ ! -f "$replay/.done" ]; then
-  "$LOOKOUT_PY" examples/demo/make_frames.py "$replay" --visits 14 > /dev/null
-  touch "$replay/.done"
-fi
-frames=$(find "$replay" -name '*.jpg' | wc -l)
+. bench/replay-env.sh
+frames=$replay_frames
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

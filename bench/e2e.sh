@@ -20,12 +20,8 @@ cd "$(dirname "$0")/.."
 . bench/ort-env.sh
 cargo build --release --quiet --bin lookout
 bin=target/release/lookout
-replay="${LOOKOUT_CACHE:-$HOME/.cache/lookout}/bench-replay-14"
-if [ ! -f "$replay/.done" ]; then
-  "$LOOKOUT_PY" examples/demo/make_frames.py "$replay" --visits 14 > /dev/null
-  touch "$replay/.done"
-fi
-frames=$(find "$replay" -name '*.jpg' | wc -l)
+. bench/replay-env.sh
+frames=$replay_frames
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

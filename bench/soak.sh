@@ -14,12 +14,8 @@ want=${1:-100000}
 cargo build --quiet --release --bin lookout
 bin=$PWD/target/release/lookout
 . scripts/py-env.sh
-replay="${LOOKOUT_CACHE:-$HOME/.cache/lookout}/bench-replay-14"
-if [ ! -f "$replay/.done" ]; then
-  "$LOOKOUT_PY" examples/demo/make_frames.py "$replay" --visits 14 > /dev/null
-  touch "$replay/.done"
-fi
-per_pass=$(find "$replay" -name '*.jpg' | wc -l)
+. bench/replay-env.sh
+per_pass=$replay_frames
 loops=$(( (want + per_pass - 1) / per_pass ))
 tmp=$(mktemp -d)
 trap 'kill "$pid" 2> /dev/null || true; rm -rf "$tmp"' EXIT
