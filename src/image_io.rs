@@ -1,6 +1,7 @@
 //! Image files in and out: decoding to gray the way OpenCV's `imread` + `cvtColor` would, and
 //! writing annotated copies with detection boxes.
 
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, Rgb, RgbImage};
@@ -19,7 +20,7 @@ pub enum ImageError {
 }
 
 /// Images above this many pixels are refused rather than risking huge allocations.
-const MAX_PIXELS: u64 = 1 << 28;
+pub const MAX_PIXELS: u64 = 1 << 28;
 
 /// A decoded image: its colour pixels (for drawing) and the gray frame the detector reads.
 #[derive(Debug)]
@@ -31,17 +32,28 @@ pub struct Decoded {
 /// Decodes any supported image file (PNG, JPEG, BMP, PNM). Colour is reduced to gray with
 /// OpenCV's weights; an alpha channel is ignored, as `imread(IMREAD_COLOR)` does.
 pub fn read(path: &Path) -> Result<Decoded, ImageError> {
-    let reader = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| ImageError::Decode { path: path.to_path_buf(), source: e.into() })?;
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|source| ImageError::Decode { path: path.to_path_buf(), source })?;
-    if width as u64 * height as u64 > MAX_PIXELS {
+    let bytes = std::fs::read(path).map_err(|e| ImageError::Decode {
+        path: path.to_path_buf(),
+        source: image::ImageError::IoError(e),
+    })?;
+    decode(&bytes, path, MAX_PIXELS)
+}
+
+/// Decodes the bytes of an image file, `path` naming it in errors. The format comes from the
+/// content, not the name (a camera tool writing PNG data under `.jpg` is common enough), and the
+/// size from the header is checked against `max_pixels` before any pixel buffer is made.
+pub fn decode(bytes: &[u8], path: &Path, max_pixels: u64) -> Result<Decoded, ImageError> {
+    let decode_err = |source| ImageError::Decode { path: path.to_path_buf(), source };
+    let reader = || {
+        image::ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| decode_err(e.into()))
+    };
+    let (width, height) = reader()?.into_dimensions().map_err(decode_err)?;
+    if width as u64 * height as u64 > max_pixels {
         return Err(ImageError::TooLarge { path: path.to_path_buf(), width, height });
     }
-    let image = image::open(path)
-        .map_err(|source| ImageError::Decode { path: path.to_path_buf(), source })?;
+    let image = reader()?.decode().map_err(decode_err)?;
     Ok(decoded(image))
 }
 
@@ -100,4 +112,44 @@ pub fn write_png(image: &RgbImage, path: &Path) -> Result<(), ImageError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(|source| ImageError::Write { path: path.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_bytes(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        RgbImage::from_pixel(width, height, Rgb([200, 100, 50]))
+            .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .expect("encoding a small PNG in memory");
+        bytes
+    }
+
+    #[test]
+    fn the_format_comes_from_the_content_not_the_name() {
+        let decoded = decode(&png_bytes(5, 3), Path::new("frame.jpg"), MAX_PIXELS).unwrap();
+        assert_eq!((decoded.gray.width, decoded.gray.height), (5, 3));
+        assert_eq!(decoded.rgb.get_pixel(4, 2), &Rgb([200, 100, 50]));
+    }
+
+    #[test]
+    fn a_picture_above_the_pixel_limit_is_refused_before_decoding() {
+        let err = decode(&png_bytes(5, 3), Path::new("big.png"), 14).unwrap_err();
+        assert!(matches!(err, ImageError::TooLarge { width: 5, height: 3, .. }), "{err}");
+        assert!(err.to_string().starts_with("big.png: image is 5x3"), "{err}");
+    }
+
+    #[test]
+    fn bytes_that_are_no_image_name_the_file() {
+        let err = decode(b"not a picture", Path::new("0003.jpg"), MAX_PIXELS).unwrap_err();
+        assert!(err.to_string().starts_with("0003.jpg: cannot decode image"), "{err}");
+        let truncated = &png_bytes(8, 8)[..40];
+        assert!(decode(truncated, Path::new("cut.png"), MAX_PIXELS).is_err());
+        let missing = read(Path::new("/nonexistent/0001.png")).unwrap_err();
+        assert!(
+            missing.to_string().starts_with("/nonexistent/0001.png: cannot decode"),
+            "{missing}"
+        );
+    }
 }

@@ -58,12 +58,14 @@ fn run(config: Config, run: Run, audio: Box<dyn AudioSink>) -> Summary {
     daemon::run(config, devices, Control::default(), options).unwrap()
 }
 
+/// A run of `source` without MQTT; its `metrics` handle can be cloned before the run to read
+/// the counters after it.
+fn from_source(source: Box<dyn FrameSource>) -> Run {
+    Run { source, notifier: Notifier::disabled(), metrics: Arc::new(Metrics::new()) }
+}
+
 fn scripted(steps: Vec<Step>) -> Run {
-    Run {
-        source: Box::new(ScriptedSource::new(steps, false)),
-        notifier: Notifier::disabled(),
-        metrics: Arc::new(Metrics::new()),
-    }
+    from_source(Box::new(ScriptedSource::new(steps, false)))
 }
 
 fn labels_and_frames(events: &[serde_json::Value]) -> Vec<(String, String)> {
@@ -80,8 +82,7 @@ fn the_demo_replay_plays_the_right_sound_at_the_right_frame_once_per_visit() {
     config.snapshots.dir = dir.path().join("snapshots");
     let (audio, recorded) = speaker();
     let source = lookout::source::from_config(&config.source);
-    let summary =
-        run(config, Run { source, notifier: Notifier::disabled(), metrics: Arc::default() }, audio);
+    let summary = run(config, from_source(source), audio);
     assert_eq!((summary.frames, summary.decisions, summary.dropped), (50, 3, 0));
     let events = events(dir.path());
     let pairs: Vec<(String, String)> = labels_and_frames(&events);
@@ -158,13 +159,10 @@ fn a_camera_that_vanishes_mid_visit_is_reopened_and_the_visit_goes_on() {
     steps.extend(frames(11..=18));
     let source = ScriptedSource::new(steps, false);
     let opens = source.opens();
-    let metrics = Arc::new(Metrics::new());
+    let source = from_source(Box::new(source));
+    let metrics = source.metrics.clone();
     let started = Instant::now();
-    let summary = run(
-        config,
-        Run { source: Box::new(source), notifier: Notifier::disabled(), metrics: metrics.clone() },
-        speaker().0,
-    );
+    let summary = run(config, source, speaker().0);
     assert_eq!(summary.frames, 12);
     assert_eq!(opens.load(std::sync::atomic::Ordering::SeqCst), 2, "opened, lost, reopened");
     let m = metrics.snapshot();
@@ -193,16 +191,9 @@ fn frames_that_do_not_decode_are_skipped_and_counted_and_the_visit_goes_on() {
     let mut steps = frames(7..=9);
     steps.extend([garbage, half, empty].map(Step::Image));
     steps.extend(frames(10..=18));
-    let metrics = Arc::new(Metrics::new());
-    let summary = run(
-        config,
-        Run {
-            source: Box::new(ScriptedSource::new(steps, false)),
-            notifier: Notifier::disabled(),
-            metrics: metrics.clone(),
-        },
-        speaker().0,
-    );
+    let source = scripted(steps);
+    let metrics = source.metrics.clone();
+    let summary = run(config, source, speaker().0);
     // A truncated JPEG may still decode (the lower half grey): it is then a frame like any
     // other. What does not decode is counted, never fatal.
     let errors = metrics.snapshot().source_errors;
@@ -276,16 +267,9 @@ fn a_bad_model_file_is_rejected_and_the_old_model_keeps_running() {
         // And then the whole file again.
         std::fs::write(&model, &good).unwrap();
     });
-    let metrics = Arc::new(Metrics::new());
-    run(
-        config,
-        Run {
-            source: Box::new(ScriptedSource::new(steps, false)),
-            notifier: Notifier::disabled(),
-            metrics: metrics.clone(),
-        },
-        speaker().0,
-    );
+    let source = scripted(steps);
+    let metrics = source.metrics.clone();
+    run(config, source, speaker().0);
     writer.join().unwrap();
     let m = metrics.snapshot();
     assert_eq!((m.model_reloads_failed, m.model_reloads_ok), (1, 1));
@@ -345,13 +329,9 @@ fn metrics_health_and_the_last_frame_are_served_over_http() {
 fn a_live_source_faster_than_the_pipeline_drops_stale_frames_and_counts_them() {
     let dir = tempfile::tempdir().unwrap();
     let config = demo_config(dir.path());
-    let metrics = Arc::new(Metrics::new());
-    let source = Box::new(ScriptedSource::new(frames(1..=50), true));
-    let summary = run(
-        config,
-        Run { source, notifier: Notifier::disabled(), metrics: metrics.clone() },
-        speaker().0,
-    );
+    let source = from_source(Box::new(ScriptedSource::new(frames(1..=50), true)));
+    let metrics = source.metrics.clone();
+    let summary = run(config, source, speaker().0);
     assert_eq!(summary.frames + summary.dropped, 50, "{summary:?}");
     assert!(summary.dropped > 0, "{summary:?}");
     assert_eq!(metrics.snapshot().frames_dropped, summary.dropped);

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
+use lookout_fuzz::gnt::{level1_code, GntReader};
 use lookout_fuzz::CappedAlloc;
-use lookout_tools::dataset::gnt::{level1_code, GntReader};
 
 #[global_allocator]
 static ALLOC: CappedAlloc = CappedAlloc;

@@ -5,6 +5,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
+/// The `.gnt` reader of `lookout-tools`, the very file, compiled here on its own: it needs
+/// nothing from the tools crate but `thiserror`.
+#[path = "../../tools/src/dataset/gnt.rs"]
+#[allow(dead_code)]
+pub mod gnt;
+
 /// No single allocation may exceed this: far more than any input of a few kilobytes justifies,
 /// far less than a 4 GiB size field asks for.
 pub const MAX_ALLOC: usize = 256 << 20;
