@@ -7,12 +7,14 @@
 #   - no lost events: every decision the daemon counted is a line in the event files, and each
 #     pass makes the same decisions as the first (labels in order);
 #   - the event log rotated and no file is over max_bytes; the snapshot folder is within its quota.
-# Usage: bench/soak.sh [FRAMES]     (default 100000; the release build; about 15 min on 2 cores)
+# Usage: bench/soak.sh [FRAMES]     (default 100000; about 15 min on 2 cores)
+#   SOAK_PROFILE=pi bench/soak.sh   soaks the binary that ships (default: the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=${1:-100000}
-cargo build --quiet --release --bin lookout
-bin=$PWD/target/release/lookout
+profile=${SOAK_PROFILE:-release}
+cargo build --quiet --profile "$profile" --bin lookout
+bin=$PWD/target/$profile/lookout
 . scripts/py-env.sh
 . bench/replay-env.sh
 per_pass=$replay_frames

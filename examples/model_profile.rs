@@ -1,6 +1,6 @@
-//! Where tract spends a classifier's time: loads an ONNX model the way the runtime does (input
-//! pinned to batch 1, optimised), prints each node of the optimised graph with its operator and
-//! its median time over `--runs` runs of a zero input, heaviest first.
+//! Where tract spends a model's time: loads it with the runtime's `Model::load` (input pinned to
+//! batch 1, optimised), runs its plan on a zero input `--runs` times, timing every node, and
+//! prints each node of the optimised graph with its operator and median time, heaviest first.
 //!
 //!   cargo run --release --example model_profile -- MODEL [--runs N]
 
@@ -22,15 +22,11 @@ fn main() -> Result<()> {
     let model = lookout::model::Model::load(std::path::Path::new(&path))?;
     let spec = &model.meta.input;
     let shape = [1, spec.channels as usize, spec.height as usize, spec.width as usize];
-    let typed = tract_onnx::onnx()
-        .model_for_path(&path)?
-        .with_input_fact(0, f32::fact(shape).into())?
-        .into_optimized()?;
-    let plan = typed.into_runnable()?;
+    let plan = model.plan();
     let input: TValue = Tensor::zero::<f32>(&shape)?.into();
     let mut times: HashMap<usize, Vec<f64>> = HashMap::new();
     for _ in 0..runs {
-        let mut state = SimpleState::new(&plan)?;
+        let mut state = SimpleState::new(plan)?;
         state.run_plan_with_eval(tvec![input.clone()], |session, op_state, node, inputs| {
             let start = Instant::now();
             let out = tract_onnx::tract_core::plan::eval(session, op_state, node, inputs);

@@ -128,6 +128,12 @@ impl Model {
         Ok(Model { meta, sha256, plan, output_shape })
     }
 
+    /// The optimised tract plan [`Model::run`] executes, for tools that time or inspect it node
+    /// by node (examples/model_profile.rs).
+    pub fn plan(&self) -> &std::sync::Arc<TypedSimplePlan> {
+        &self.plan
+    }
+
     /// Runs one preprocessed sample (`meta.input.len()` values, NCHW) and returns the output.
     pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, ModelError> {
         let spec = &self.meta.input;
