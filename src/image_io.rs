@@ -8,6 +8,7 @@ use image::{DynamicImage, Rgb, RgbImage};
 
 use crate::cascade::Rect;
 use crate::imgproc::{gray_from_rgb, GrayImage};
+use crate::panic_guard::catch_panic;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -17,6 +18,8 @@ pub enum ImageError {
     Write { path: PathBuf, source: image::ImageError },
     #[error("{path}: image is {width}x{height}, too large to process")]
     TooLarge { path: PathBuf, width: u32, height: u32 },
+    #[error("{path}: cannot decode image: the decoder crashed: {message}")]
+    DecoderCrashed { path: PathBuf, message: String },
 }
 
 /// Images above this many pixels are refused rather than risking huge allocations.
@@ -53,7 +56,12 @@ pub fn decode(bytes: &[u8], path: &Path, max_pixels: u64) -> Result<Decoded, Ima
     if width as u64 * height as u64 > max_pixels {
         return Err(ImageError::TooLarge { path: path.to_path_buf(), width, height });
     }
-    let image = reader()?.decode().map_err(decode_err)?;
+    let reader = reader()?;
+    // zune-jpeg 0.5.15 asserts in its AVX2 upsampler on some malformed JPEGs (found by
+    // fuzz/fuzz_targets/replay_image.rs; tests/fixtures/images/jpeg_upsampler_panic.jpg).
+    let image = catch_panic(|| reader.decode())
+        .map_err(|message| ImageError::DecoderCrashed { path: path.to_path_buf(), message })?
+        .map_err(decode_err)?;
     Ok(decoded(image))
 }
 
@@ -115,7 +123,7 @@ pub fn write_png(image: &RgbImage, path: &Path) -> Result<(), ImageError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn png_bytes(width: u32, height: u32) -> Vec<u8> {
@@ -138,6 +146,25 @@ mod tests {
         let err = decode(&png_bytes(5, 3), Path::new("big.png"), 14).unwrap_err();
         assert!(matches!(err, ImageError::TooLarge { width: 5, height: 3, .. }), "{err}");
         assert!(err.to_string().starts_with("big.png: image is 5x3"), "{err}");
+    }
+
+    /// Made by the fuzzer: zune-jpeg's AVX2 upsampler panics on it.
+    pub(crate) const DECODER_PANIC: &[u8] =
+        include_bytes!("../tests/fixtures/images/jpeg_upsampler_panic.jpg");
+
+    #[test]
+    fn a_file_that_crashes_the_decoder_is_an_error_not_a_panic() {
+        let result = decode(DECODER_PANIC, Path::new("glitch.jpg"), MAX_PIXELS);
+        // The panic is in the AVX2 code path; elsewhere the decoder may reject the file itself.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let err = result.as_ref().unwrap_err();
+            assert!(matches!(err, ImageError::DecoderCrashed { .. }), "{err}");
+            assert!(err
+                .to_string()
+                .starts_with("glitch.jpg: cannot decode image: the decoder crashed"));
+        }
+        assert!(result.is_err());
     }
 
     #[test]

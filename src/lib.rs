@@ -19,6 +19,7 @@ pub mod image_io;
 pub mod imgproc;
 pub mod logging;
 pub mod model;
+pub mod panic_guard;
 pub mod pipeline;
 pub mod preprocess;
 pub mod service;

@@ -5,12 +5,12 @@
 //! (`lookout.trained_on`, `lookout.metrics`, `lookout.created`). [`Model::load`] refuses a file
 //! whose metadata is missing or disagrees with its graph, and names the file and the key.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
+use crate::panic_guard::catch_panic;
 use crate::preprocess::InputSpec;
 
 /// What the network's output means.
@@ -113,16 +113,9 @@ impl Model {
         };
         // tract panics on some malformed graphs (found by fuzz/fuzz_targets/onnx_model.rs, e.g. a
         // graph output no node produces); a bad file must stay a bad file.
-        let (plan, output_shape) = catch_unwind(AssertUnwindSafe(build)).map_err(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("no message");
-            ModelError::Onnx {
-                path: path.to_path_buf(),
-                reason: format!("the ONNX loader crashed: {message}"),
-            }
+        let (plan, output_shape) = catch_panic(build).map_err(|message| ModelError::Onnx {
+            path: path.to_path_buf(),
+            reason: format!("the ONNX loader crashed: {message}"),
         })??;
         let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
         Ok(Model { meta, sha256, plan, output_shape })

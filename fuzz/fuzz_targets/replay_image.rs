@@ -16,7 +16,10 @@ const MAX_PIXELS: u64 = 1 << 22;
 #[global_allocator]
 static ALLOC: CappedAlloc = CappedAlloc;
 
-fuzz_target!(|data: &[u8]| {
+// `image_io::decode` turns the JPEG decoder's panics into errors, but libfuzzer-sys's panic hook
+// would abort before they are caught, so the init restores the default hook. A panic that
+// escapes the target still aborts: libfuzzer-sys catches it and calls `abort`.
+fuzz_target!(init: drop(std::panic::take_hook()), |data: &[u8]| {
     if let Ok(decoded) = image_io::decode(data, Path::new("fuzz.img"), MAX_PIXELS) {
         assert_eq!(decoded.rgb.width() as usize, decoded.gray.width);
         assert_eq!(decoded.rgb.height() as usize, decoded.gray.height);

@@ -13,7 +13,6 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::fs::File;
 use std::io::BufReader;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,6 +22,8 @@ use rodio::buffer::SamplesBuffer;
 use rodio::cpal::traits::HostTrait;
 use rodio::mixer::Mixer;
 use rodio::{Decoder, DeviceTrait, OutputStream, OutputStreamBuilder, Sink, Source};
+
+use crate::panic_guard::catch_panic;
 
 /// Sample rate of the built-in chime.
 const CHIME_RATE: u32 = 44_100;
@@ -105,8 +106,9 @@ fn open_decoder(path: &Path) -> Result<Decoder<BufReader<File>>, AudioError> {
         builder = builder.with_hint(&ext.to_ascii_lowercase());
     }
     // Symphonia's decoders have panicked on fuzzed input; a bad file must stay a bad file.
-    let built = catch_unwind(AssertUnwindSafe(|| builder.build())).map_err(|_| {
-        AudioError::Corrupt { path: path.to_path_buf(), reason: "the decoder crashed".into() }
+    let built = catch_panic(|| builder.build()).map_err(|message| AudioError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("the decoder crashed: {message}"),
     })?;
     built.map_err(|e| match e {
         rodio::decoder::DecoderError::UnrecognizedFormat => {
@@ -130,8 +132,8 @@ fn check_file(path: &Path) -> Result<SoundInfo, AudioError> {
     let declared = decoder.total_duration();
     // rodio skips packets that fail to decode and stops at a read error, so a damaged file
     // shows up as fewer samples than its header promises, or none at all.
-    let samples = catch_unwind(AssertUnwindSafe(|| decoder.count()))
-        .map_err(|_| corrupt("the decoder crashed".into()))?;
+    let samples = catch_panic(|| decoder.count())
+        .map_err(|message| corrupt(format!("the decoder crashed: {message}")))?;
     let frames = samples as u64 / u64::from(channels);
     if frames == 0 {
         return Err(corrupt("no audio samples decode".into()));

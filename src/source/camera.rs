@@ -13,6 +13,7 @@ use super::{Frame, FrameSource, SourceError};
 use crate::config::{CameraId, PixelFormat, SourceConfig};
 use crate::image_io::{decoded, Decoded};
 use crate::imgproc::GrayImage;
+use crate::panic_guard::catch_panic;
 
 pub struct Camera {
     id: CameraId,
@@ -150,9 +151,14 @@ pub fn decode(
     let bad =
         |what: &str| SourceError::BadFrame(format!("{format} frame {width}x{height}: {what}"));
     match format {
-        FrameFormat::MJPEG => image::load_from_memory_with_format(data, image::ImageFormat::Jpeg)
-            .map(decoded)
-            .map_err(|e| bad(&e.to_string())),
+        // A glitched USB frame must not take the capture thread down with the JPEG decoder
+        // (see `image_io::decode`).
+        FrameFormat::MJPEG => {
+            catch_panic(|| image::load_from_memory_with_format(data, image::ImageFormat::Jpeg))
+                .map_err(|message| bad(&format!("the JPEG decoder crashed: {message}")))?
+                .map(decoded)
+                .map_err(|e| bad(&e.to_string()))
+        }
         FrameFormat::YUYV => {
             if data.len() < w * h * 2 || w % 2 != 0 {
                 return Err(bad(&format!("{} bytes, expected {}", data.len(), w * h * 2)));
@@ -244,5 +250,16 @@ mod tests {
         assert_eq!((d.gray.width, d.gray.height), (16, 8));
         let err = decode(b"garbage", FrameFormat::MJPEG, 16, 8).unwrap_err();
         assert!(err.to_string().contains("MJPEG"), "{err}");
+    }
+
+    #[test]
+    fn a_frame_that_crashes_the_jpeg_decoder_is_a_bad_frame() {
+        let frame = crate::image_io::tests::DECODER_PANIC;
+        let err = decode(frame, FrameFormat::MJPEG, 6, 5).unwrap_err();
+        assert!(matches!(err, SourceError::BadFrame(_)), "{err}");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            assert!(err.to_string().contains("the JPEG decoder crashed"), "{err}");
+        }
     }
 }
