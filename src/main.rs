@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    lookout::panic_guard::quiet_caught_panics();
     let cli = cmd::Cli::parse();
     match cmd::run(cli) {
         Ok(code) => code,
