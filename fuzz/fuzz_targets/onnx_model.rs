@@ -15,10 +15,10 @@ const MAX_RUN_VALUES: usize = 1 << 16;
 #[global_allocator]
 static ALLOC: CappedAlloc = CappedAlloc;
 
-// `Model::from_bytes` turns tract's panics into errors, but libfuzzer-sys's panic hook would
-// abort before they are caught, so the init restores the default hook. A panic that escapes the
-// target still aborts: libfuzzer-sys catches it and calls `abort`.
-fuzz_target!(init: drop(std::panic::take_hook()), |data: &[u8]| load_and_run(data));
+// `Model::from_bytes` turns tract's panics into errors, but libfuzzer-sys's panic hook aborts
+// before they are caught; the binary's own hook set-up keeps the hook silent inside
+// `catch_panic` and hands every other panic on to libfuzzer-sys's, which aborts: a crash.
+fuzz_target!(init: lookout::panic_guard::quiet_caught_panics(), |data: &[u8]| load_and_run(data));
 
 fn load_and_run(data: &[u8]) {
     let Ok(model) = Model::from_bytes(data, Path::new("fuzz.onnx")) else { return };

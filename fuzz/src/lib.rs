@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 
 /// The `.gnt` reader of `lookout-tools`, the very file, compiled here on its own: it needs
-/// nothing from the tools crate but `thiserror`.
+/// nothing from the tools crate, only `thiserror` and `encoding_rs`.
 #[path = "../../tools/src/dataset/gnt.rs"]
 #[allow(dead_code)]
 pub mod gnt;
