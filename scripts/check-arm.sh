@@ -10,7 +10,9 @@
 #   ARM_PROFILE=release scripts/check-arm.sh   what CI runs: no fat LTO, half the build time
 #   ARM_TARGET_DIR=DIR                         where the ARM builds go (CI: a cache folder)
 #
-# Needs (installed by .ci/run): gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user
+# Needs (installed by .ci/run from .ci/apt-packages): gcc-aarch64-linux-gnu
+# gcc-arm-linux-gnueabihf, their C library and kernel headers (libc6-dev-arm64-cross
+# libc6-dev-armhf-cross linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross), qemu-user,
 # libasound2-dev:arm64 libasound2-dev:armhf libclang-dev, the rustup targets, cargo-deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +49,28 @@ cross_env() {
   export PKG_CONFIG_ALLOW_CROSS=1
   export "PKG_CONFIG_LIBDIR_${var}=/usr/lib/$tri/pkgconfig:/usr/share/pkgconfig"
   export "BINDGEN_EXTRA_CLANG_ARGS_${var}=--sysroot=/usr/$tri"
+}
+
+# What the cross build of one target needs on this machine, checked before cargo runs so that a
+# missing package is one line naming it instead of a bindgen or linker backtrace. The cross
+# compilers only recommend the C library and kernel headers, so `apt-get install
+# --no-install-recommends gcc-aarch64-linux-gnu` leaves them out (.ci/apt-packages lists them).
+preflight() {
+  local target=$1 tri arch missing=()
+  tri=$(triplet "$target")
+  arch=$(deb_arch "$target")
+  need() { [ -e "$1" ] || missing+=("$2"); }
+  need "/usr/bin/$tri-gcc" "gcc-$tri"
+  need "/usr/$tri/lib/crt1.o" "libc6-dev-$arch-cross"
+  need "/usr/$tri/include/stdio.h" "libc6-dev-$arch-cross"
+  need "/usr/$tri/include/linux/videodev2.h" "linux-libc-dev-$arch-cross"
+  need "/usr/lib/$tri/pkgconfig/alsa.pc" "libasound2-dev:$arch"
+  need "/usr/bin/$(qemu "$target")" qemu-user
+  if ! ls /usr/lib/llvm-*/lib/libclang*.so* > /dev/null 2>&1; then missing+=(libclang-dev); fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "check-arm: $target cannot be built here: install $(printf '%s\n' "${missing[@]}" | sort -u | paste -sd ' ')" >&2
+    return 1
+  fi
 }
 
 decisions() { python3 -c '
@@ -103,6 +127,10 @@ check_install() {
   fi
   echo "  purged: user, state and configuration removed"
 }
+
+missing=0
+for target in "${targets[@]}"; do preflight "$target" || missing=1; done
+[ "$missing" = 0 ] || exit 1
 
 # The reference: the x86-64 release build (with --workspace it is the binary the tests built, so
 # after `cargo test --workspace --release` nothing is rebuilt).
