@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/py-env.sh
 . bench/ort-env.sh
-cargo build --release --quiet --example classify_latency
+cargo build --release --quiet -p lookout-vision --example classify_latency
 taskset -c 0 "$LOOKOUT_PY" bench/classifier.py

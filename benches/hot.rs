@@ -10,12 +10,14 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use lookout::cascade::{self, DetectParams, Detector, Rect};
 use lookout::config::DetectConfig;
-use lookout::image_io::{self, Decoded};
-use lookout::imgproc::{gray_from_rgb, resize_bilinear_exact, GrayImage, Integrals, ResizeScratch};
-use lookout::model::Model;
-use lookout::preprocess::{Pixels, Preprocessor};
+use lookout_vision::cascade::{self, DetectParams, Detector, Rect};
+use lookout_vision::image_io::{self, Decoded};
+use lookout_vision::imgproc::{
+    gray_from_rgb, resize_bilinear_exact, GrayImage, Integrals, ResizeScratch,
+};
+use lookout_vision::model::Model;
+use lookout_vision::preprocess::{Pixels, Preprocessor};
 
 /// The face of the demo's frame 0009, in full-frame pixels.
 const FACE: Rect = Rect { x: 262, y: 110, width: 134, height: 134 };
@@ -125,16 +127,16 @@ fn ctc(c: &mut Criterion) {
     let probs = digits.run(&tensor).unwrap_or_else(|e| panic!("{e}"));
     let classes = digits.meta.labels.len() + 1;
     assert_eq!(probs.len(), 32 * classes, "digits.onnx reads 32 steps");
-    assert!(!lookout::ctc::greedy(&probs, classes).is_empty(), "the plate reads as digits");
+    assert!(!lookout_vision::ctc::greedy(&probs, classes).is_empty(), "the plate reads as digits");
 
     let mut g = c.benchmark_group("ctc");
     // The beam takes about a millisecond: half the default samples fit in 3 s.
     g.sample_size(50);
     g.bench_function("greedy 32x11", |b| {
-        b.iter(|| lookout::ctc::greedy(black_box(&probs), classes))
+        b.iter(|| lookout_vision::ctc::greedy(black_box(&probs), classes))
     });
     g.bench_function("beam8 32x11", |b| {
-        b.iter(|| lookout::ctc::beam(black_box(&probs), classes, 8))
+        b.iter(|| lookout_vision::ctc::beam(black_box(&probs), classes, 8))
     });
     g.finish();
 }

@@ -1,9 +1,10 @@
-//! The daemon's configuration: TOML, every key optional with its default built in
-//! ([`Config::default`]), unknown keys refused by name. `systemd/lookout.toml` documents every
-//! key with its default; a unit test keeps the two identical.
+//! The configuration file as written: TOML, every key optional with its default built in
+//! ([`Config::default`]), unknown keys and wrong types refused by name. The values are checked
+//! by [`crate::settings`], which turns a `Config` into the settings the daemon runs with.
+//! `systemd/lookout.toml` documents every key with its default; a unit test keeps the two
+//! identical.
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -15,7 +16,7 @@ pub const DEFAULT_FACE_MODEL: &str = "/var/lib/lookout/models/face.onnx";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -400,14 +401,14 @@ impl Default for ReloadConfig {
 }
 
 impl Config {
-    /// Reads and validates `path`; relative paths inside it are made relative to its folder.
+    /// Reads `path`; relative paths inside it are made relative to its folder. The values
+    /// are checked by [`crate::settings::Settings::new`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         let mut config = Config::parse(&text, path)?;
         let base = path.parent().unwrap_or(Path::new(""));
         config.resolve_paths(base);
-        config.validate(path)?;
         Ok(config)
     }
 
@@ -439,131 +440,10 @@ impl Config {
         fix(&mut self.snapshots.dir);
     }
 
-    /// Checks values serde cannot: ranges and combinations. Files are checked by `lookout
-    /// check` and at start-up, where they are opened.
-    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let bad = |key: &'static str, reason: String| {
-            Err(ConfigError::Invalid { path: path.to_path_buf(), key, reason })
-        };
-        let s = &self.source;
-        if s.width == 0 || s.height == 0 || s.fps == 0 {
-            return bad("source.width/height/fps", "must be positive".into());
-        }
-        if !at_least(s.frame_timeout_s, f64::MIN_POSITIVE) {
-            return bad(
-                "source.frame_timeout_s",
-                format!("{} is not a positive number", s.frame_timeout_s),
-            );
-        }
-        if !at_least(s.reconnect_max_s, 0.5) {
-            return bad("source.reconnect_max_s", format!("{} is below 0.5 s", s.reconnect_max_s));
-        }
-        if !at_least(s.replay_fps, 0.0) || !s.replay_fps.is_finite() {
-            return bad(
-                "source.replay_fps",
-                format!("{} is not 0 or a positive number", s.replay_fps),
-            );
-        }
-        let d = &self.detect;
-        if !(d.scale_factor > 1.0 && d.scale_factor < 4.0) {
-            return bad("detect.scale_factor", format!("{} is outside (1, 4)", d.scale_factor));
-        }
-        if d.threads == 0 {
-            return bad("detect.threads", "must be at least 1".into());
-        }
-        let f = &self.face;
-        if !(0.0..=1.0).contains(&f.min_confidence) {
-            return bad("face.min_confidence", format!("{} is outside [0, 1]", f.min_confidence));
-        }
-        if f.vote_window == 0 || f.vote_needed == 0 || f.vote_needed > f.vote_window {
-            return bad(
-                "face.vote_needed",
-                format!(
-                    "needs 1 <= vote_needed ({}) <= vote_window ({})",
-                    f.vote_needed, f.vote_window
-                ),
-            );
-        }
-        if !(f.track_iou > 0.0 && f.track_iou <= 1.0) {
-            return bad("face.track_iou", format!("{} is outside (0, 1]", f.track_iou));
-        }
-        if f.enabled && f.model.as_os_str().is_empty() {
-            return bad("face.model", "is empty while face.enabled = true".into());
-        }
-        let t = &self.text;
-        if t.enabled {
-            if t.model.as_os_str().is_empty() {
-                return bad("text.model", "is empty while text.enabled = true".into());
-            }
-            if t.roi[2] == 0 || t.roi[3] == 0 {
-                return bad(
-                    "text.roi",
-                    format!("{:?} has no area; expected [x, y, width, height]", t.roi),
-                );
-            }
-            if t.stable_frames == 0 {
-                return bad("text.stable_frames", "must be at least 1".into());
-            }
-        }
-        if !at_least(self.audio.retry_s, f64::MIN_POSITIVE) {
-            return bad(
-                "audio.retry_s",
-                format!("{} is not a positive number", self.audio.retry_s),
-            );
-        }
-        for action in &self.actions {
-            if action.on.is_empty() {
-                return bad("action.on", "every [[action]] needs `on = \"<label>\"`".into());
-            }
-            if !(0.0..=1.0).contains(&action.volume) {
-                return bad(
-                    "action.volume",
-                    format!("{} (on = {:?}) is outside [0, 1]", action.volume, action.on),
-                );
-            }
-            if !at_least(action.cooldown_s, 0.0) {
-                return bad(
-                    "action.cooldown_s",
-                    format!("{} (on = {:?}) is negative", action.cooldown_s, action.on),
-                );
-            }
-        }
-        if self.events.keep == 0 && !self.events.path.as_os_str().is_empty() {
-            // keep = 0 would make rotation delete the log itself.
-            return bad("events.keep", "must be at least 1".into());
-        }
-        if self.mqtt.enabled && (self.mqtt.host.is_empty() || self.mqtt.client_id.is_empty()) {
-            return bad("mqtt.host", "host and client_id must not be empty".into());
-        }
-        if self.http.enabled {
-            self.http_addr(path)?;
-        }
-        if !at_least(self.reload.poll_s, f64::MIN_POSITIVE) {
-            return bad(
-                "reload.poll_s",
-                format!("{} is not a positive number", self.reload.poll_s),
-            );
-        }
-        Ok(())
-    }
-
-    pub fn http_addr(&self, path: &Path) -> Result<SocketAddr, ConfigError> {
-        self.http.listen.parse().map_err(|e| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            key: "http.listen",
-            reason: format!("{:?}: {e}; expected e.g. 127.0.0.1:9898", self.http.listen),
-        })
-    }
-
     /// The effective settings as TOML, for `lookout check`.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot show settings: {e}\n"))
     }
-}
-
-/// `x >= min`, false for NaN (which a plain `x < min` check would let through).
-fn at_least(x: f64, min: f64) -> bool {
-    x >= min
 }
 
 #[cfg(test)]
@@ -571,9 +451,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        let c = Config::parse(text, Path::new("test.toml"))?;
-        c.validate(Path::new("test.toml"))?;
-        Ok(c)
+        Config::parse(text, Path::new("test.toml"))
     }
 
     #[test]
@@ -600,21 +478,6 @@ mod tests {
     fn wrong_types_are_named() {
         let err = parse("[face]\nvote_window = \"five\"\n").unwrap_err().to_string();
         assert!(err.contains("vote_window") && err.contains("line 2"), "{err}");
-    }
-
-    #[test]
-    fn ranges_are_checked() {
-        let err = parse("[face]\nvote_window = 2\nvote_needed = 3\n").unwrap_err().to_string();
-        assert!(err.contains("face.vote_needed"), "{err}");
-        let err = parse("[[action]]\non = \"me\"\nvolume = 2.0\n").unwrap_err().to_string();
-        assert!(err.contains("action.volume"), "{err}");
-        let err = parse("[text]\nenabled = true\nmodel = \"d.onnx\"\n").unwrap_err().to_string();
-        assert!(err.contains("text.roi"), "{err}");
-        let err =
-            parse("[http]\nenabled = true\nlisten = \"localhost\"\n").unwrap_err().to_string();
-        assert!(err.contains("http.listen"), "{err}");
-        let err = parse("[source]\nframe_timeout_s = nan\n").unwrap_err().to_string();
-        assert!(err.contains("source.frame_timeout_s"), "{err}");
     }
 
     #[test]

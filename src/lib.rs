@@ -1,26 +1,27 @@
-//! lookout: an edge-vision runtime for the Raspberry Pi.
+//! lookout: the edge runtime for the Raspberry Pi (the `lookout` binary and its library). The
+//! vision code it runs (cascade, preprocessing, ONNX models, CTC, image decoding) is the
+//! `lookout-vision` crate, shared with the desktop tools; this crate holds what only the Pi
+//! needs: devices, the daemon and its services.
 //!
-//! - [`cascade`]: OpenCV-compatible Haar/LBP cascade detection ([`cascade::Detector`]).
-//! - [`ctc`]: decoding sequence models' output (greedy and prefix beam search).
-//! - [`imgproc`]: the image operations it rests on, bit-exact with OpenCV
-//!   ([`imgproc::GrayImage`], bilinear resize, integral images).
-//! - [`image_io`]: decoding image files into gray frames and drawing boxes on them.
-//! - [`model`]: ONNX models run by tract, with their metadata (task, labels, input) read
-//!   from the file ([`model::Model`]).
-//! - [`preprocess`]: the region → tensor path shared by training and inference
-//!   ([`preprocess::InputSpec`], [`preprocess::Preprocessor`]).
+//! - [`config`]: the TOML file as written (raw sections, every default built in, unknown keys
+//!   refused) and [`settings`]: the validated [`settings::Settings`] made from it once, which
+//!   `check`, `run`, `capture` and reload all use.
+//! - [`source`]: where frames come from (V4L2 camera, replay folder, scripted test double), the
+//!   capture thread and the newest-frame-wins slot.
+//! - [`pipeline`]: one frame in, decisions out: cascade, face classifier, tracker and vote,
+//!   the text region ([`pipeline::Pipeline`]); the models a config names ([`pipeline::models`]).
+//! - [`actions`]: what a decision sets off, on its own thread: sound ([`actions::audio`]),
+//!   event log, snapshots, MQTT.
+//! - [`daemon`]: `lookout run`'s threads and frame loop; [`daemon::prepare`], the checks `check`,
+//!   `run` and reload share; [`daemon::reload`], the one owner of reload.
+//! - [`service`]: systemd notifications, the HTTP endpoint and the metrics behind it.
+//! - [`logging`]: log lines for a terminal or for the journal.
 
 pub mod actions;
-pub mod cascade;
 pub mod config;
-pub mod ctc;
 pub mod daemon;
-pub mod image_io;
-pub mod imgproc;
 pub mod logging;
-pub mod model;
-pub mod panic_guard;
 pub mod pipeline;
-pub mod preprocess;
 pub mod service;
+pub mod settings;
 pub mod source;

@@ -152,10 +152,22 @@ fn journal_stream_matches(value: &str, stderr: Option<(u64, u64)>) -> bool {
     parsed.is_none_or(|stream| stream == stderr)
 }
 
-/// RFC 3339 UTC with milliseconds: `2026-11-22T17:20:01.123Z`.
-/// `2026-11-22T17:20:01.123Z` (UTC), for event times and model provenance.
+/// An error and its causes on one line, each once: `a: b: c`. Library errors keep their cause
+/// as `source()` and leave it out of their own message, so this is how a log line shows both.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        line.push_str(": ");
+        line.push_str(&e.to_string());
+        cause = e.source();
+    }
+    line
+}
+
+/// `2026-11-22T17:20:01.123Z` (RFC 3339, UTC, milliseconds), for log lines and event times.
 pub fn rfc3339(time: std::time::SystemTime) -> String {
-    format_utc(time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default())
+    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// `20261122T172001.123Z`: sorts by time and is safe in file names.
@@ -164,33 +176,7 @@ pub fn compact_timestamp(time: std::time::SystemTime) -> String {
 }
 
 fn format_utc(since_epoch: Duration) -> String {
-    let secs = since_epoch.as_secs();
-    let days = (secs / 86_400) as i64;
-    let (year, month, day) = civil_from_days(days);
-    let of_day = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-/// Year, month (1..=12) and day (1..=31) of the day `days` after 1970-01-01, in the proleptic
-/// Gregorian calendar (Howard Hinnant's `civil_from_days`: 400-year eras, years starting in
-/// March so the leap day comes last).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    rfc3339(std::time::UNIX_EPOCH + since_epoch)
 }
 
 #[cfg(test)]
@@ -206,33 +192,11 @@ mod tests {
         assert_eq!(at(0, 0), "1970-01-01T00:00:00.000Z");
         assert_eq!(at(1_795_368_001, 123), "2026-11-22T17:20:01.123Z");
         assert_eq!(at(951_868_799, 999), "2000-02-29T23:59:59.999Z");
-        assert_eq!(at(951_868_800, 0), "2000-03-01T00:00:00.000Z");
-        assert_eq!(at(4_107_542_400, 7), "2100-03-01T00:00:00.007Z");
         assert_eq!(at(4_107_542_399, 0), "2100-02-28T23:59:59.000Z", "2100 is no leap year");
-        assert_eq!(at(1_709_164_800, 0), "2024-02-29T00:00:00.000Z");
-        assert_eq!(at(1_735_689_599, 0), "2024-12-31T23:59:59.000Z");
-    }
-
-    #[test]
-    fn days_round_trip_through_the_calendar() {
-        // Walk day by day from 1970 through 2400 and check each date follows the previous one.
-        let mut prev = civil_from_days(-1);
-        assert_eq!(prev, (1969, 12, 31));
-        for days in 0..(430 * 366) {
-            let (y, m, d) = civil_from_days(days);
-            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-            let month_len =
-                [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-            let expected = if prev.2 < month_len[prev.1 as usize - 1] {
-                (prev.0, prev.1, prev.2 + 1)
-            } else if prev.1 < 12 {
-                (prev.0, prev.1 + 1, 1)
-            } else {
-                (prev.0 + 1, 1, 1)
-            };
-            assert_eq!((y, m, d), expected, "day {days}");
-            prev = (y, m, d);
-        }
+        assert_eq!(
+            compact_timestamp(std::time::UNIX_EPOCH + Duration::from_millis(1_795_368_001_123)),
+            "20261122T172001.123Z"
+        );
     }
 
     #[test]

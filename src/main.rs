@@ -8,13 +8,23 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    lookout::panic_guard::quiet_caught_panics();
+    lookout_vision::panic_guard::quiet_caught_panics();
     let cli = cmd::Cli::parse();
     match cmd::run(cli) {
         Ok(code) => code,
+        // A reader that stopped reading (`lookout detect --json | head`) is not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("lookout: {err:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,20 +1,14 @@
 //! `lookout check`: a good configuration prints what would run; every kind of mistake exits
 //! with code 2 and a message naming the file and what is wrong.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
+use std::path::Path;
+use std::process::Output;
 
 fn check(config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lookout"))
-        .arg("check")
-        .arg("--config")
-        .arg(config)
-        .output()
-        .unwrap()
+    common::lookout().arg("check").arg("--config").arg(config).output().unwrap()
 }
 
 /// Writes `text` as a config file in a temporary folder that also holds the shipped models.
@@ -51,7 +45,7 @@ fn the_demo_config_checks_and_prints_its_settings() {
 
 #[test]
 fn the_built_in_defaults_check_without_a_file() {
-    let out = Command::new(env!("CARGO_BIN_EXE_lookout")).arg("check").output().unwrap();
+    let out = common::lookout().arg("check").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("built-in face.onnx"), "{stdout}");
@@ -107,4 +101,54 @@ fn sounds_are_decoded_and_labels_matched() {
     let (_dir, path) = config("[[action]]\non = \"mee\"\n");
     let err = failure(&check(&path));
     assert!(err.contains("\"mee\"") && err.contains("me, other"), "{err}");
+}
+
+/// `lookout check` or `lookout run` with `config` on the demo frames (so that a run that
+/// accepts the config ends by itself).
+fn on_demo_frames(command: &[&str], config: &Path) -> Output {
+    let frames = format!("replay:{}", root().join("examples/demo/frames").display());
+    common::lookout()
+        .args(command)
+        .args(["--source", &frames, "--config"])
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
+/// The last line `lookout` wrote to stderr: the error, after any log lines.
+fn last_line(output: &Output) -> String {
+    let stderr = failure(output);
+    stderr.lines().last().unwrap_or_default().to_string()
+}
+
+#[test]
+fn check_refuses_exactly_what_run_refuses() {
+    let sounds = root().join("tests/fixtures/sounds");
+    let bad = [
+        ("[mqtt]\nenabled = true\ntopic_prefix = \"a/#\"\n", "mqtt.topic_prefix"),
+        ("[mqtt]\nenabled = true\npassword = \"secret\"\n", "mqtt.password"),
+        ("[http]\nenabled = true\nlisten = \"0.0.0.0:9898\"\n", "http.listen"),
+        ("[http]\nenabled = true\nlisten = \"localhost\"\n", "http.listen"),
+        ("[face]\nvote_window = 2\nvote_needed = 3\n", "face.vote_needed"),
+        ("[source]\nframe_timeout_s = inf\n", "source.frame_timeout_s"),
+        ("[face]\nvote_windw = 4\n", "vote_windw"),
+        ("[face]\nmodel = \"missing.onnx\"\nbuiltin_fallback = false\n", "missing.onnx"),
+        ("[face]\nmodel = \"digits.onnx\"\n", "face classifier"),
+        ("[[action]]\non = \"mee\"\n", "\"mee\""),
+        ("[[action]]\non = \"me\"\nsound = \"nope.wav\"\n", "nope.wav"),
+        (
+            &format!(
+                "[[action]]\non = \"me\"\nsound = \"{}\"\n",
+                sounds.join("broken.mp3").display()
+            ),
+            "broken.mp3",
+        ),
+    ];
+    for (text, what) in bad {
+        let (_dir, path) = config(text);
+        let checked = last_line(&on_demo_frames(&["check"], &path));
+        let ran = last_line(&on_demo_frames(&["run", "--exit-at-end", "--events", "-"], &path));
+        assert!(checked.contains(what), "check: {checked}\n{text}");
+        assert_eq!(ran, checked, "run and check disagree on\n{text}");
+    }
 }

@@ -1,18 +1,17 @@
 //! `lookout detect` as a user runs it: output formats, exit codes, drawing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn fixture(name: &str) -> String {
     root().join("tests/fixtures/detect/images").join(name).to_string_lossy().into_owned()
 }
 
 fn lookout(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lookout")).args(args).output().expect("binary runs")
+    common::lookout().args(args).output().expect("binary runs")
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -1,12 +1,11 @@
 //! `lookout classify` and `lookout recognize` with the shipped models on fixture images
 //! (tests/fixtures/recognize/README.md says how they were made).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
+use std::path::PathBuf;
+use std::process::Output;
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/recognize").join(name)
@@ -17,7 +16,7 @@ fn model(name: &str) -> PathBuf {
 }
 
 fn lookout(args: &[&str], files: &[PathBuf]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lookout")).args(args).args(files).output().unwrap()
+    common::lookout().args(args).args(files).output().unwrap()
 }
 
 fn stdout(output: &Output) -> String {

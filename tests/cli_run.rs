@@ -2,20 +2,13 @@
 //! signals (SIGHUP reload, SIGTERM within a second) with real sd_notify datagrams, a camera
 //! that is not there, and enrolment with `lookout capture`.
 
+mod common;
+
+use common::{lookout, root};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn lookout() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lookout"));
-    cmd.env_remove("NOTIFY_SOCKET").env_remove("WATCHDOG_USEC");
-    cmd
-}
 
 fn signal(child: &Child, name: &str) {
     let status =

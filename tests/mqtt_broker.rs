@@ -6,12 +6,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use common::root;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::mqtt::{free_port, wait_until, Broker, Seen, Subscriber, PREFIX};
-use lookout::actions::mqtt::{MqttOptions, MqttPublisher};
+use common::mqtt::{free_port, publisher_settings, Broker, Seen, Subscriber, PREFIX};
+use common::{lookout, settings, wait_until};
+use lookout::actions::mqtt::MqttPublisher;
 
 /// Publishing only queues: it must return at once whatever the broker's state.
 fn publish_quickly(publisher: &MqttPublisher, json: &str) {
@@ -43,17 +44,9 @@ fn events_reach_the_broker_across_a_restart() {
     let subscriber = Subscriber::start(port, "test-watcher");
     subscriber.wait_for("subscription", |s| *s == Seen::Subscribed);
 
-    let options = MqttOptions {
-        host: "127.0.0.1".into(),
-        port,
-        client_id: "lookout-under-test".into(),
-        topic_prefix: PREFIX.into(),
-        keep_alive: Duration::from_secs(2),
-        reconnect_max: Duration::from_millis(200),
-        ..MqttOptions::default()
-    };
+    let options = publisher_settings(port, "lookout-under-test");
     let started = Instant::now();
-    let publisher = MqttPublisher::start(options).unwrap();
+    let publisher = MqttPublisher::start(&options).unwrap();
     assert!(started.elapsed() < Duration::from_millis(500), "start waited for the network");
     subscriber.wait_message(&availability, "online");
     wait_until("connected", Duration::from_secs(5), || publisher.is_connected());
@@ -94,10 +87,6 @@ fn events_reach_the_broker_across_a_restart() {
     drop(broker);
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn payload_json(seen: Seen) -> serde_json::Value {
     match seen {
         Seen::Message { payload, .. } => serde_json::from_str(&payload).unwrap(),
@@ -109,18 +98,10 @@ fn payload_json(seen: Seen) -> serde_json::Value {
 fn a_broker_down_then_up_then_down_blocks_nothing_and_delivers_what_waited() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let options = MqttOptions {
-        host: "127.0.0.1".into(),
-        port,
-        client_id: "lookout-down-up-down".into(),
-        topic_prefix: PREFIX.into(),
-        keep_alive: Duration::from_secs(2),
-        reconnect_max: Duration::from_millis(200),
-        ..MqttOptions::default()
-    };
+    let options = publisher_settings(port, "lookout-down-up-down");
     let events = format!("{PREFIX}/events");
     // Down: nothing listens on the port yet.
-    let publisher = MqttPublisher::start(options).unwrap();
+    let publisher = MqttPublisher::start(&options).unwrap();
     for n in 0..3 {
         publish_quickly(&publisher, &format!(r#"{{"while":"down","n":{n}}}"#));
     }
@@ -153,9 +134,7 @@ fn the_daemon_publishes_each_decision_and_says_when_it_goes() {
     let subscriber = Subscriber::start(port, "test-daemon-watcher");
     subscriber.wait_for("subscription", |s| *s == Seen::Subscribed);
 
-    let mut config =
-        lookout::config::Config::load(&root().join("examples/demo/demo.toml")).unwrap();
-    config.events.path = dir.path().join("events.jsonl");
+    let mut config = common::demo_config(dir.path());
     config.mqtt.enabled = true;
     config.mqtt.host = "127.0.0.1".into();
     config.mqtt.port = port;
@@ -170,7 +149,7 @@ fn the_daemon_publishes_each_decision_and_says_when_it_goes() {
         notifier: lookout::service::notify::Notifier::disabled(),
     };
     let options = RunOptions { exit_at_end: true, ..RunOptions::default() };
-    daemon::run(config, devices, Control::default(), options).unwrap();
+    daemon::run(settings(config), devices, Control::default(), options).unwrap();
 
     let events = format!("{PREFIX}/events");
     let is_event = |s: &Seen| matches!(s, Seen::Message { topic, .. } if *topic == events);
@@ -208,7 +187,7 @@ fn the_last_will_says_offline_when_the_daemon_is_killed() {
         root().join("examples/demo/frames").display()
     );
     std::fs::write(&config, text).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lookout"))
+    let mut child = lookout()
         .args(["run", "--config"])
         .arg(&config)
         .stdout(Stdio::null())

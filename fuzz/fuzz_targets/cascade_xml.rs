@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use lookout::cascade::{self, DetectParams, Detector};
-use lookout::imgproc::GrayImage;
+use lookout_vision::cascade::{self, DetectParams, Detector};
+use lookout_vision::imgproc::GrayImage;
 use lookout_fuzz::CappedAlloc;
 
 #[global_allocator]

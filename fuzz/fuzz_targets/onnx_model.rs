@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use lookout::model::Model;
+use lookout_vision::model::Model;
 use lookout_fuzz::CappedAlloc;
 
 /// Inputs above this many values are not run: the point is the loader, not big convolutions.
@@ -18,7 +18,7 @@ static ALLOC: CappedAlloc = CappedAlloc;
 // `Model::from_bytes` turns tract's panics into errors, but libfuzzer-sys's panic hook aborts
 // before they are caught; the binary's own hook set-up keeps the hook silent inside
 // `catch_panic` and hands every other panic on to libfuzzer-sys's, which aborts: a crash.
-fuzz_target!(init: lookout::panic_guard::quiet_caught_panics(), |data: &[u8]| load_and_run(data));
+fuzz_target!(init: lookout_vision::panic_guard::quiet_caught_panics(), |data: &[u8]| load_and_run(data));
 
 fn load_and_run(data: &[u8]) {
     let Ok(model) = Model::from_bytes(data, Path::new("fuzz.onnx")) else { return };

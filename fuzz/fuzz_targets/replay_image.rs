@@ -1,12 +1,12 @@
 //! Any bytes in a replay frame file must decode to a frame (RGB copy and gray image) or an
-//! error, never a panic: this calls `lookout::image_io::decode`, what the replay source and
+//! error, never a panic: this calls `lookout_vision::image_io::decode`, what the replay source and
 //! `lookout detect` run on every file they read.
 #![no_main]
 
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use lookout::image_io;
+use lookout_vision::image_io;
 use lookout_fuzz::CappedAlloc;
 
 /// Smaller than the runtime's `image_io::MAX_PIXELS`, so that a tiny file claiming a huge
@@ -19,7 +19,7 @@ static ALLOC: CappedAlloc = CappedAlloc;
 // `image_io::decode` turns the JPEG decoder's panics into errors, but libfuzzer-sys's panic hook
 // aborts before they are caught; the binary's own hook set-up keeps the hook silent inside
 // `catch_panic` and hands every other panic on to libfuzzer-sys's, which aborts: a crash.
-fuzz_target!(init: lookout::panic_guard::quiet_caught_panics(), |data: &[u8]| {
+fuzz_target!(init: lookout_vision::panic_guard::quiet_caught_panics(), |data: &[u8]| {
     if let Ok(decoded) = image_io::decode(data, Path::new("fuzz.img"), MAX_PIXELS) {
         assert_eq!(decoded.rgb.width() as usize, decoded.gray.width);
         assert_eq!(decoded.rgb.height() as usize, decoded.gray.height);

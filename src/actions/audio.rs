@@ -23,7 +23,7 @@ use rodio::cpal::traits::HostTrait;
 use rodio::mixer::Mixer;
 use rodio::{Decoder, DeviceTrait, OutputStream, OutputStreamBuilder, Sink, Source};
 
-use crate::panic_guard::catch_panic;
+use lookout_vision::panic_guard::catch_panic;
 
 /// Sample rate of the built-in chime.
 const CHIME_RATE: u32 = 44_100;

@@ -16,16 +16,27 @@ use std::time::{Duration, Instant, SystemTime};
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::logging::chain;
 use crate::pipeline::Decision;
 use crate::service::metrics::Metrics;
+use crate::settings::{
+    ActionSettings, EventsSettings, EventsTarget, MqttSettings, Settings, SnapshotSettings,
+};
 use audio::{AudioSink, Sound};
 use events::EventLog;
-use mqtt::MqttPublisher;
+use mqtt::{MqttError, MqttPublisher};
 use snapshot::SnapshotStore;
 
 /// Decisions waiting for the actions thread; beyond this they are dropped and counted.
 const QUEUE: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionsError {
+    #[error(transparent)]
+    Mqtt(#[from] MqttError),
+    #[error("cannot start the actions thread")]
+    Thread(#[source] std::io::Error),
+}
 
 /// One decision to act on.
 #[derive(Debug, Clone)]
@@ -50,87 +61,81 @@ pub struct Event<'a> {
     pub actions: Vec<String>,
 }
 
-/// The sound an action plays.
-#[derive(Debug, Clone)]
-pub struct SoundAction {
-    pub sound: Sound,
-    pub volume: f32,
-    pub cooldown: Duration,
-}
-
-/// What the actions thread needs from the config.
-#[derive(Debug, Clone)]
-pub struct ActionSettings {
-    pub source: String,
+/// What the actions thread needs from the settings.
+#[derive(Debug, Clone, PartialEq)]
+struct WorkerSettings {
+    source: String,
     /// By decision label.
-    pub sounds: HashMap<String, SoundAction>,
-    pub audio: bool,
-    pub events: Option<(std::path::PathBuf, u64, u32)>,
-    pub snapshots: Option<(std::path::PathBuf, u64)>,
+    sounds: HashMap<String, ActionSettings>,
+    audio: bool,
+    events: Option<EventsSettings>,
+    snapshots: Option<SnapshotSettings>,
+    mqtt: Option<MqttSettings>,
 }
 
-impl ActionSettings {
-    pub fn from_config(config: &Config) -> ActionSettings {
-        let sounds = config
-            .actions
-            .iter()
-            .map(|a| {
-                let action = SoundAction {
-                    sound: sound_of(a),
-                    volume: a.volume,
-                    cooldown: Duration::from_secs_f64(a.cooldown_s),
-                };
-                (a.on.clone(), action)
-            })
-            .collect();
-        let e = &config.events;
-        let s = &config.snapshots;
-        ActionSettings {
-            source: config.source.input.to_string(),
-            sounds,
-            audio: config.audio.enabled,
-            events: (!e.path.as_os_str().is_empty()).then(|| (e.path.clone(), e.max_bytes, e.keep)),
-            snapshots: (!s.dir.as_os_str().is_empty()).then(|| (s.dir.clone(), s.quota_bytes)),
+impl WorkerSettings {
+    fn new(settings: &Settings) -> WorkerSettings {
+        WorkerSettings {
+            source: settings.source.input.to_string(),
+            sounds: settings.actions.iter().map(|a| (a.on.clone(), a.clone())).collect(),
+            audio: settings.audio.is_some(),
+            events: settings.events.clone(),
+            snapshots: settings.snapshots.clone(),
+            mqtt: settings.mqtt.clone(),
         }
     }
 }
 
-/// The sound an `[[action]]` names: its file, or the built-in chime when `sound` is empty.
-pub fn sound_of(action: &crate::config::ActionConfig) -> Sound {
-    if action.sound.as_os_str().is_empty() {
-        Sound::Chime
-    } else {
-        Sound::File(action.sound.clone())
-    }
+/// What the frame loop sends the actions thread, in order.
+enum Message {
+    Job(Job),
+    /// New settings from a reload: every job before it is handled with the old ones, every job
+    /// after it with these. A new speaker comes along when `[audio]` changed.
+    Reconfigure(Box<WorkerSettings>, Option<Box<dyn AudioSink>>),
 }
 
 /// The running actions thread.
 pub struct Actions {
-    queue: Option<SyncSender<Job>>,
+    queue: Option<SyncSender<Message>>,
     thread: Option<JoinHandle<()>>,
     metrics: Arc<Metrics>,
 }
 
 impl Actions {
+    /// Starts the thread with its speaker; connects to the MQTT broker when `[mqtt]` is on
+    /// (without waiting for it).
     pub fn start(
-        settings: ActionSettings,
+        settings: &Settings,
         sink: Box<dyn AudioSink>,
-        mqtt: Option<MqttPublisher>,
         metrics: Arc<Metrics>,
-    ) -> std::io::Result<Actions> {
+    ) -> Result<Actions, ActionsError> {
+        let settings = WorkerSettings::new(settings);
+        let mqtt = settings.mqtt.as_ref().map(MqttPublisher::start).transpose()?;
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let worker = Worker::new(settings, sink, mqtt, metrics.clone());
-        let thread =
-            std::thread::Builder::new().name("actions".into()).spawn(move || worker.run(rx))?;
+        let thread = std::thread::Builder::new()
+            .name("actions".into())
+            .spawn(move || worker.run(rx))
+            .map_err(ActionsError::Thread)?;
         Ok(Actions { queue: Some(tx), thread: Some(thread), metrics })
+    }
+
+    /// Switches to new settings after the decisions already queued. Waits for room in the
+    /// queue: a reload must not be dropped the way a decision is when the thread is behind.
+    pub fn reconfigure(&self, settings: &Settings, sink: Option<Box<dyn AudioSink>>) {
+        let Some(queue) = &self.queue else { return };
+        let message = Message::Reconfigure(Box::new(WorkerSettings::new(settings)), sink);
+        if queue.send(message).is_err() {
+            log::error!("reload: the actions thread has stopped; new settings not applied");
+        }
     }
 
     /// Hands a decision over without waiting; a full queue drops it (counted as lost).
     pub fn submit(&self, job: Job) {
         let Some(queue) = &self.queue else { return };
-        match queue.try_send(job) {
+        match queue.try_send(Message::Job(job)) {
             Ok(()) => {}
-            Err(TrySendError::Full(job)) => {
+            Err(TrySendError::Full(Message::Job(job))) => {
                 log::warn!(
                     "actions are behind; dropped the decision {:?} at frame {}",
                     job.decision.label,
@@ -138,7 +143,7 @@ impl Actions {
                 );
                 self.metrics.events_lost(1);
             }
-            Err(TrySendError::Disconnected(_)) => self.metrics.events_lost(1),
+            Err(_) => self.metrics.events_lost(1),
         }
     }
 
@@ -163,7 +168,7 @@ impl Actions {
 }
 
 struct Worker {
-    settings: ActionSettings,
+    settings: WorkerSettings,
     sink: Box<dyn AudioSink>,
     mqtt: Option<MqttPublisher>,
     metrics: Arc<Metrics>,
@@ -175,27 +180,13 @@ struct Worker {
 
 impl Worker {
     fn new(
-        settings: ActionSettings,
+        settings: WorkerSettings,
         sink: Box<dyn AudioSink>,
         mqtt: Option<MqttPublisher>,
         metrics: Arc<Metrics>,
     ) -> Worker {
-        let events = settings.events.as_ref().map(|(path, max, keep)| {
-            if path.as_os_str() == "-" {
-                EventLog::stdout()
-            } else {
-                EventLog::file(path, *max, *keep)
-            }
-        });
-        let snapshots = settings.snapshots.as_ref().and_then(|(dir, quota)| {
-            match SnapshotStore::open(dir, *quota) {
-                Ok(store) => Some(store),
-                Err(e) => {
-                    log::warn!("snapshots: {}: {e}; snapshots are off", dir.display());
-                    None
-                }
-            }
-        });
+        let events = settings.events.as_ref().map(open_events);
+        let snapshots = settings.snapshots.as_ref().and_then(open_snapshots);
         Worker {
             settings,
             sink,
@@ -208,10 +199,39 @@ impl Worker {
         }
     }
 
-    fn run(mut self, jobs: Receiver<Job>) {
-        for job in jobs {
-            self.act(job);
+    fn run(mut self, messages: Receiver<Message>) {
+        for message in messages {
+            match message {
+                Message::Job(job) => self.act(job),
+                Message::Reconfigure(settings, sink) => self.reconfigure(*settings, sink),
+            }
         }
+    }
+
+    /// Reopens only what changed: an unchanged event log keeps its file and its rotation,
+    /// an unchanged broker its connection, and sounds keep their cooldowns.
+    fn reconfigure(&mut self, new: WorkerSettings, sink: Option<Box<dyn AudioSink>>) {
+        if let Some(sink) = sink {
+            self.sink = sink;
+        }
+        if new.events != self.settings.events {
+            self.events = new.events.as_ref().map(open_events);
+        }
+        if new.snapshots != self.settings.snapshots {
+            self.snapshots = new.snapshots.as_ref().and_then(open_snapshots);
+        }
+        if new.mqtt != self.settings.mqtt {
+            // The old connection says `offline` as it goes.
+            self.mqtt = None;
+            self.mqtt = new.mqtt.as_ref().and_then(|m| match MqttPublisher::start(m) {
+                Ok(publisher) => Some(publisher),
+                Err(e) => {
+                    log::error!("reload: {}; MQTT is off until the next reload", chain(&e));
+                    None
+                }
+            });
+        }
+        self.settings = new;
     }
 
     fn act(&mut self, job: Job) {
@@ -308,6 +328,24 @@ impl Worker {
             audio::PlayOutcome::SkippedBusy => {}
         }
         Some(format!("sound: {outcome} ({name})"))
+    }
+}
+
+fn open_events(e: &EventsSettings) -> EventLog {
+    match &e.target {
+        EventsTarget::Stdout => EventLog::stdout(),
+        EventsTarget::File(path) => EventLog::file(path, e.max_bytes, e.keep.get()),
+    }
+}
+
+/// A folder that cannot be made turns snapshots off with a warning; the rest goes on.
+fn open_snapshots(s: &SnapshotSettings) -> Option<SnapshotStore> {
+    match SnapshotStore::open(&s.dir, s.quota_bytes) {
+        Ok(store) => Some(store),
+        Err(e) => {
+            log::warn!("snapshots: {}: {e}; snapshots are off", s.dir.display());
+            None
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::settings::MqttSettings;
 use rumqttc::{Client, Connection, Event, LastWill, Outgoing, Packet, Publish, QoS, Request};
 
 /// Requests (events) waiting for the connection thread; a broker away this long loses the rest.
@@ -25,42 +26,10 @@ const SHUTDOWN: Duration = Duration::from_secs(1);
 /// The first reconnect delay, doubled on each failure up to `reconnect_max`.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MqttOptions {
-    pub host: String,
-    pub port: u16,
-    pub client_id: String,
-    /// Topics are `<prefix>/events` and `<prefix>/availability`.
-    pub topic_prefix: String,
-    /// At least 1 s: how soon a silent broker (or the broker, a silent us) is noticed.
-    pub keep_alive: Duration,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    /// Longest wait between reconnect attempts (the first waits 1 s, or this if shorter).
-    pub reconnect_max: Duration,
-}
-
-impl Default for MqttOptions {
-    fn default() -> Self {
-        MqttOptions {
-            host: "localhost".into(),
-            port: 1883,
-            client_id: "lookout".into(),
-            topic_prefix: "lookout".into(),
-            keep_alive: Duration::from_secs(30),
-            username: None,
-            password: None,
-            reconnect_max: Duration::from_secs(30),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum MqttError {
-    #[error("mqtt option {option}: {reason}")]
-    BadOption { option: &'static str, reason: String },
-    #[error("cannot start the MQTT thread: {0}")]
-    Thread(std::io::Error),
+    #[error("cannot start the MQTT thread")]
+    Thread(#[source] std::io::Error),
     #[error("MQTT queue full ({capacity} messages wait for {broker}); event not sent")]
     QueueFull { broker: String, capacity: usize },
     #[error("event of {bytes} bytes is over the MQTT packet limit of {limit} bytes; not sent")]
@@ -85,17 +54,16 @@ pub struct MqttPublisher {
 }
 
 impl MqttPublisher {
-    /// Validates the options and starts the connection thread; returns without waiting for the
-    /// broker, which may well be down at boot.
-    pub fn start(options: MqttOptions) -> Result<MqttPublisher, MqttError> {
-        validate(&options)?;
+    /// Starts the connection thread (the settings were checked by [`crate::settings`]);
+    /// returns without waiting for the broker, which may well be down at boot.
+    pub fn start(options: &MqttSettings) -> Result<MqttPublisher, MqttError> {
         let broker = format!("{}:{}", options.host, options.port);
-        let prefix = options.topic_prefix.trim_end_matches('/');
-        let events_topic = format!("{prefix}/events");
-        let availability_topic = format!("{prefix}/availability");
+        let events_topic = options.topic_prefix.topic("events");
+        let availability_topic = options.topic_prefix.topic("availability");
 
         let mut mqtt = rumqttc::MqttOptions::new(&options.client_id, &options.host, options.port);
-        mqtt.set_keep_alive(options.keep_alive)
+        // rumqttc asserts on less than a second; the settings never hold less.
+        mqtt.set_keep_alive(options.keep_alive.max(Duration::from_secs(1)))
             .set_max_packet_size(10 * 1024, MAX_PACKET)
             .set_last_will(LastWill::new(&availability_topic, "offline", QoS::AtLeastOnce, true));
         if let Some(username) = &options.username {
@@ -182,37 +150,6 @@ impl Drop for MqttPublisher {
     }
 }
 
-fn validate(options: &MqttOptions) -> Result<(), MqttError> {
-    let bad = |option, reason: &str| Err(MqttError::BadOption { option, reason: reason.into() });
-    if options.host.is_empty() {
-        return bad("host", "must not be empty");
-    }
-    if options.port == 0 {
-        return bad("port", "must not be 0");
-    }
-    let prefix = options.topic_prefix.trim_end_matches('/');
-    if prefix.is_empty() {
-        return bad("topic_prefix", "must not be empty");
-    }
-    if prefix.len() > 1024 {
-        return bad("topic_prefix", "must be at most 1024 bytes");
-    }
-    if prefix.contains(['+', '#', '\0']) {
-        return bad("topic_prefix", "must not contain '+', '#' or NUL");
-    }
-    // rumqttc asserts on shorter ones; zero would never notice a dead broker.
-    if options.keep_alive < Duration::from_secs(1) {
-        return bad("keep_alive", "must be at least 1 s");
-    }
-    if options.reconnect_max.is_zero() {
-        return bad("reconnect_max", "must be more than 0");
-    }
-    if options.password.is_some() && options.username.is_none() {
-        return bad("password", "MQTT sends a password only with a username");
-    }
-    Ok(())
-}
-
 /// The connection thread's side.
 struct Link {
     broker: String,
@@ -290,6 +227,7 @@ impl Link {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::TopicPrefix;
 
     /// A loopback port nothing listens on: connecting is refused at once.
     fn closed_port() -> u16 {
@@ -297,39 +235,19 @@ mod tests {
     }
 
     #[test]
-    fn bad_options_are_refused_by_name() {
-        type Spoil = fn(&mut MqttOptions);
-        let cases: [(Spoil, &str); 6] = [
-            (|o| o.host.clear(), "host"),
-            (|o| o.port = 0, "port"),
-            (|o| o.topic_prefix = "home/#".into(), "topic_prefix"),
-            (|o| o.keep_alive = Duration::from_millis(500), "keep_alive"),
-            (|o| o.reconnect_max = Duration::ZERO, "reconnect_max"),
-            (|o| o.password = Some("secret".into()), "password"),
-        ];
-        for (spoil, option) in cases {
-            let mut options = MqttOptions::default();
-            spoil(&mut options);
-            match MqttPublisher::start(options) {
-                Err(e @ MqttError::BadOption { .. }) => {
-                    assert!(e.to_string().starts_with(&format!("mqtt option {option}:")), "{e}")
-                }
-                Err(e) => panic!("{option}: {e}"),
-                Ok(_) => panic!("{option}: accepted"),
-            }
-        }
-    }
-
-    #[test]
     fn a_missing_broker_costs_the_caller_nothing() {
-        let options = MqttOptions {
+        let options = MqttSettings {
             host: "127.0.0.1".into(),
             port: closed_port(),
+            client_id: "lookout".into(),
+            topic_prefix: TopicPrefix::new("lookout").unwrap(),
+            keep_alive: Duration::from_secs(30),
+            username: None,
+            password: None,
             reconnect_max: Duration::from_millis(100),
-            ..MqttOptions::default()
         };
         let started = Instant::now();
-        let publisher = MqttPublisher::start(options).unwrap();
+        let publisher = MqttPublisher::start(&options).unwrap();
         assert!(started.elapsed() < Duration::from_millis(200), "start waited for the broker");
         // The queue holds what the broker will get once it is back; beyond that, refused.
         for i in 0..QUEUE_CAPACITY {

@@ -1,6 +1,7 @@
 //! `lookout run`, `lookout check` and `lookout capture`: the daemon and its two helpers, all
 //! reading the same configuration.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,12 +10,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use lookout::config::{Config, SourceSpec};
+use lookout::actions::audio::Sound;
+use lookout::config::{Config, ConfigError, SourceSpec};
 use lookout::daemon::{self, Control, Devices, RunOptions};
-use lookout::preprocess::{face_crop, Preprocessor};
 use lookout::service::metrics::Metrics;
 use lookout::service::notify::Notifier;
+use lookout::settings::Settings;
 use lookout::source::{self, spawn_capture, CaptureOptions, FrameSlot, Taken};
+use lookout_vision::preprocess::{face_crop, Preprocessor};
 
 /// Where to find the configuration and what the command line overrides in it.
 #[derive(Debug, Clone, Args)]
@@ -64,36 +67,28 @@ pub struct CaptureArgs {
 }
 
 impl ConfigArgs {
-    /// The configuration with the command line applied; paths given on the command line are
-    /// relative to the working directory, those in the file to the file's folder.
-    fn load(&self) -> anyhow::Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::load(path)?,
-            None => Config::default(),
+    /// The settings with the command line applied: the raw file (or the defaults), the
+    /// overrides, then the one validation every command and reload shares. Paths given on the
+    /// command line are relative to the working directory, those in the file to the file's
+    /// folder.
+    fn load(&self, events: Option<&Path>) -> Result<Settings, ConfigError> {
+        let (mut raw, origin) = match &self.config {
+            Some(path) => (Config::load(path)?, path.as_path()),
+            None => (Config::default(), Path::new("built-in defaults")),
         };
         if let Some(source) = &self.source {
-            config.source.input = source.clone();
+            raw.source.input = source.clone();
         }
-        let origin = self.config.as_deref().unwrap_or(Path::new("command line"));
-        config.validate(origin)?;
-        Ok(config)
+        if let Some(events) = events {
+            raw.events.path = events.to_path_buf();
+        }
+        Settings::new(raw, origin)
     }
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     lookout::logging::init();
-    let load = {
-        let args_config = args.config.clone();
-        let events = args.events.clone();
-        move || -> anyhow::Result<Config> {
-            let mut config = args_config.load()?;
-            if let Some(events) = &events {
-                config.events.path = events.clone();
-            }
-            Ok(config)
-        }
-    };
-    let config = load()?;
+    let settings = args.config.load(args.events.as_deref())?;
     let control = Control::default();
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, control.stop.clone())
@@ -102,16 +97,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     signal_hook::flag::register(signal_hook::consts::SIGHUP, control.reload.clone())
         .context("installing signal handlers")?;
     let devices = Devices {
-        source: source::from_config(&config.source),
-        audio: daemon::default_audio(&config),
+        source: source::from_settings(&settings.source),
+        audio: daemon::default_audio(settings.audio.as_ref()),
         notifier: Notifier::from_env(),
     };
+    let RunArgs { config, events, exit_at_end } = args;
     let options = RunOptions {
-        exit_at_end: args.exit_at_end,
-        reloader: Some(Box::new(move || load().map_err(|e| format!("{e:#}")))),
+        exit_at_end,
+        loader: Some(Box::new(move || config.load(events.as_deref()))),
         ..RunOptions::default()
     };
-    let summary = daemon::run(config, devices, control, options)?;
+    let summary = daemon::run(settings, devices, control, options)?;
     log::info!(
         "{} frames in {:.1} s ({:.1} fps), {} decisions, {} frames dropped; per frame {:.2} ms, \
          per face {:.3} ms ({} faces)",
@@ -127,61 +123,50 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Everything `run` would check, without running: the same settings, then the same
+/// [`daemon::prepare`]; prints what it found and the effective settings.
 pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let config = args.config.load()?;
-    let origin = args
-        .config
-        .config
-        .as_deref()
-        .map(|p| p.display().to_string())
-        .unwrap_or("built-in defaults".into());
-    let pipeline = daemon::build_pipeline(&config)?;
-    let mut labels: Vec<String> = Vec::new();
-    println!("# lookout check: {origin}: OK");
-    if let Some(face) = pipeline.face_model() {
-        println!("# face model: {}", face.describe());
-        println!(
+    let settings = args.config.load(None)?;
+    let prepared = daemon::prepare(&settings)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "# lookout check: {}: OK", settings.origin.display())?;
+    if let Some(face) = prepared.pipeline.face_model() {
+        writeln!(out, "# face model: {}", face.describe())?;
+        writeln!(
+            out,
             "#   labels {:?}, input {}",
             face.model.meta.labels,
             describe_input(&face.model.meta.input)
-        );
-        labels.extend(face.model.meta.labels.iter().cloned());
+        )?;
     }
-    if let Some(text) = pipeline.text_model() {
-        println!("# text model: {} ({:?})", text.describe(), text.model.meta.task);
-        println!("#   input {}", describe_input(&text.model.meta.input));
+    if let Some(text) = prepared.pipeline.text_model() {
+        writeln!(out, "# text model: {} ({:?})", text.describe(), text.model.meta.task)?;
+        writeln!(out, "#   input {}", describe_input(&text.model.meta.input))?;
     }
-    for action in &config.actions {
-        let info = lookout::actions::sound_of(action).check()?;
-        let name = if action.sound.as_os_str().is_empty() {
-            "built-in chime".into()
-        } else {
-            action.sound.display().to_string()
+    for (action, info) in &prepared.sounds {
+        let name = match &action.sound {
+            Sound::Chime => "built-in chime".into(),
+            Sound::File(path) => path.display().to_string(),
         };
-        println!(
+        writeln!(
+            out,
             "# on {:?}: {name}: {:.1} s, {} Hz, {} channel(s)",
             action.on,
             info.duration.as_secs_f64(),
             info.sample_rate,
             info.channels
-        );
-        if !config.text.enabled && !labels.is_empty() && !labels.contains(&action.on) {
-            bail!(
-                "[[action]] on = {:?} matches no label of the face model ({}); it would never run",
-                action.on,
-                labels.join(", ")
-            );
-        }
+        )?;
     }
-    if let SourceSpec::Replay(dir) = &config.source.input {
-        let frames = source::replay::list_images(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-        println!("# replay: {} frames in {}", frames.len(), dir.display());
+    if let (Some(frames), SourceSpec::Replay(dir)) =
+        (prepared.replay_frames, &settings.source.input)
+    {
+        writeln!(out, "# replay: {frames} frames in {}", dir.display())?;
     }
-    print!("{}", config.to_toml());
+    write!(out, "{}", settings.to_toml())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn describe_input(spec: &lookout::preprocess::InputSpec) -> String {
+fn describe_input(spec: &lookout_vision::preprocess::InputSpec) -> String {
     format!("{}x{}x{} ({:?})", spec.width, spec.height, spec.channels, spec.fit)
 }
 
@@ -193,10 +178,11 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     if args.count == 0 || !(16..=1024).contains(&args.size) {
         bail!("--count must be at least 1 and --size within 16..=1024");
     }
-    let mut config = args.config.load()?;
-    config.face.enabled = false;
-    config.text.enabled = false;
-    let mut pipeline = daemon::build_pipeline(&config)?;
+    let mut settings = args.config.load(None)?;
+    // Only the cascade runs: the crops are for training a model, not judged by one.
+    settings.face = None;
+    settings.text = None;
+    let mut pipeline = daemon::build_pipeline(&settings)?;
     let dir = args.out.join(&args.label);
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let mut next = first_free_number(&dir)?;
@@ -208,8 +194,8 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         .context("installing signal handlers")?;
     let slot = Arc::new(FrameSlot::new());
     // The crops are saved in colour.
-    let options = CaptureOptions::new(&config.source, true);
-    let source = source::from_config(&config.source);
+    let options = CaptureOptions::new(&settings.source, Arc::new(AtomicBool::new(true)));
+    let source = source::from_settings(&settings.source);
     eprintln!(
         "capturing {} faces of {:?} from {} into {}",
         args.count,
@@ -236,7 +222,7 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         }
         let crop = face_crop(&mut pre, &frame.rgb, faces[0], args.size);
         let path = dir.join(format!("{next:05}.png"));
-        lookout::image_io::write_png(&crop, &path)?;
+        lookout_vision::image_io::write_png(&crop, &path)?;
         next += 1;
         saved += 1;
         eprint!("\r{saved}/{} saved ({frames} frames)", args.count);

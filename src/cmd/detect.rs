@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use lookout::cascade::{self, DetectParams, Detector};
-use lookout::image_io;
+use lookout_vision::cascade::{self, DetectParams, Detector};
+use lookout_vision::image_io;
 
 use super::ImageFiles;
 

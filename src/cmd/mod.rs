@@ -55,8 +55,8 @@ struct ImageFiles {
 }
 
 impl ImageFiles {
-    fn read(&mut self, path: &std::path::Path) -> Option<lookout::image_io::Decoded> {
-        match lookout::image_io::read(path) {
+    fn read(&mut self, path: &std::path::Path) -> Option<lookout_vision::image_io::Decoded> {
+        match lookout_vision::image_io::read(path) {
             Ok(decoded) => Some(decoded),
             Err(err) => {
                 self.fail(err);

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use lookout::cascade::Rect;
-use lookout::model::{Model, Task};
-use lookout::preprocess::{Pixels, Preprocessor};
+use lookout_vision::cascade::Rect;
+use lookout_vision::model::{Model, Task};
+use lookout_vision::preprocess::{Pixels, Preprocessor};
 
 use super::ImageFiles;
 

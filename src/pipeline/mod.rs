@@ -6,16 +6,17 @@ pub mod models;
 pub mod text;
 pub mod tracker;
 
+use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::cascade::{self, DetectParams, Detector, Rect};
-use crate::config::Config;
-use crate::imgproc::{resize_bilinear_exact, GrayImage, ResizeScratch};
-use crate::model::{ModelError, Reading, Task};
-use crate::preprocess::{Pixels, Preprocessor};
+use crate::settings::{Settings, TextSettings};
 use crate::source::Frame;
+use lookout_vision::cascade::{self, DetectParams, Detector, Rect};
+use lookout_vision::imgproc::{resize_bilinear_exact, GrayImage, ResizeScratch};
+use lookout_vision::model::{ModelError, Reading, Task};
+use lookout_vision::preprocess::{Pixels, Preprocessor};
 
 pub use models::{LoadError, Loaded};
 use text::Stability;
@@ -80,7 +81,7 @@ struct FaceStage {
 
 struct TextStage {
     loaded: Loaded,
-    roi: Rect,
+    settings: TextSettings,
     stability: Stability,
     warned_outside: bool,
 }
@@ -88,12 +89,10 @@ struct TextStage {
 pub struct Pipeline {
     detector: Detector,
     params: DetectParams,
-    detect_width: u32,
+    detect_width: Option<NonZeroU32>,
     threads: usize,
-    tracker_options: TrackerOptions,
     face: Option<FaceStage>,
     text: Option<TextStage>,
-    text_settings: (usize, usize, f32, usize),
     pre: Preprocessor,
     tensor: Vec<f32>,
     small: GrayImage,
@@ -101,34 +100,33 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Builds the pipeline from a validated config and its loaded models (`face` when
-    /// `face.enabled`, `text` when `text.enabled`).
+    /// Builds the pipeline from settings and the models they name: `face` runs when both
+    /// `settings.face` and the face model are there, and the same for `text`. The reload owner
+    /// builds a new pipeline for every change, so tracks and text readings start over with it.
     pub fn new(
-        config: &Config,
+        settings: &Settings,
         face: Option<Loaded>,
         text: Option<Loaded>,
     ) -> Result<Pipeline, PipelineError> {
-        let cascade_path = &config.detect.cascade;
-        let cascade = cascade::load_or_default(
-            (!cascade_path.as_os_str().is_empty()).then_some(cascade_path.as_path()),
-        )?;
-        let d = &config.detect;
-        let f = &config.face;
-        let tracker_options = TrackerOptions {
-            iou: f.track_iou,
-            min_confidence: f.min_confidence,
-            window: f.vote_window,
-            needed: f.vote_needed,
-            timeout_frames: f.track_timeout_frames,
-        };
-        let t = &config.text;
-        let roi = Rect {
-            x: t.roi[0] as i32,
-            y: t.roi[1] as i32,
-            width: t.roi[2] as i32,
-            height: t.roi[3] as i32,
-        };
-        let mut pipeline = Pipeline {
+        let d = &settings.detect;
+        let cascade = cascade::load_or_default(d.cascade.as_deref())?;
+        let face = settings.face.as_ref().zip(face).map(|(f, loaded)| FaceStage {
+            loaded,
+            tracker: Tracker::new(TrackerOptions {
+                iou: f.track_iou,
+                min_confidence: f.min_confidence,
+                window: f.vote_window.get(),
+                needed: f.vote_needed.get(),
+                timeout_frames: f.track_timeout_frames,
+            }),
+        });
+        let text = settings.text.as_ref().zip(text).map(|(t, loaded)| TextStage {
+            loaded,
+            settings: t.clone(),
+            stability: Stability::new(t.stable_frames.get()),
+            warned_outside: false,
+        });
+        Ok(Pipeline {
             detector: Detector::new(cascade),
             params: DetectParams {
                 scale_factor: d.scale_factor,
@@ -137,40 +135,14 @@ impl Pipeline {
                 max_size: None,
             },
             detect_width: d.detect_width,
-            threads: d.threads,
-            tracker_options,
-            face: None,
-            text: None,
-            text_settings: (t.stable_frames, t.beam, t.min_confidence, t.top_k),
+            threads: d.threads.get(),
+            face,
+            text,
             pre: Preprocessor::default(),
             tensor: Vec::new(),
             small: GrayImage { width: 0, height: 0, pixels: Vec::new() },
             scratch: ResizeScratch::default(),
-        };
-        if let Some(loaded) = face {
-            pipeline.replace_face_model(loaded);
-        }
-        if let Some(loaded) = text {
-            pipeline.text = Some(TextStage {
-                loaded,
-                roi,
-                stability: Stability::new(pipeline.text_settings.0),
-                warned_outside: false,
-            });
-        }
-        Ok(pipeline)
-    }
-
-    /// Swaps the face classifier; tracks start over (their votes were for the old labels).
-    pub fn replace_face_model(&mut self, loaded: Loaded) {
-        self.face = Some(FaceStage { loaded, tracker: Tracker::new(self.tracker_options) });
-    }
-
-    pub fn replace_text_model(&mut self, loaded: Loaded) {
-        if let Some(stage) = &mut self.text {
-            stage.loaded = loaded;
-            stage.stability = Stability::new(self.text_settings.0);
-        }
+        })
     }
 
     pub fn face_model(&self) -> Option<&Loaded> {
@@ -192,12 +164,15 @@ impl Pipeline {
     /// Face boxes in full-frame pixels.
     pub fn detect(&mut self, gray: &GrayImage) -> Vec<Rect> {
         let width = gray.width as u32;
-        if self.detect_width == 0 || width <= self.detect_width || gray.height == 0 {
+        let Some(detect_width) = self.detect_width.map(NonZeroU32::get) else {
+            return self.detector.detect(gray, &self.params, self.threads);
+        };
+        if width <= detect_width || gray.height == 0 {
             return self.detector.detect(gray, &self.params, self.threads);
         }
-        let scale = self.detect_width as f64 / width as f64;
+        let scale = detect_width as f64 / width as f64;
         let (dw, dh) =
-            (self.detect_width as usize, ((gray.height as f64 * scale).round() as usize).max(1));
+            (detect_width as usize, ((gray.height as f64 * scale).round() as usize).max(1));
         let mut pixels = std::mem::take(&mut self.small.pixels);
         pixels.resize(dw * dh, 0);
         resize_bilinear_exact(
@@ -255,7 +230,7 @@ impl Pipeline {
             );
             let probs = model.run(&self.tensor)?;
             outcome.inference.push(started.elapsed());
-            let label = crate::model::argmax(&probs);
+            let label = lookout_vision::scores::argmax(&probs);
             observations.push(Observation {
                 rect: *rect,
                 label,
@@ -288,10 +263,11 @@ impl Pipeline {
     }
 
     fn read_text(&mut self, frame: &Frame, outcome: &mut Outcome) -> Result<(), ModelError> {
-        let (_, beam, min_confidence, top_k) = self.text_settings;
         let Some(stage) = &mut self.text else { return Ok(()) };
+        let (beam, min_confidence, top_k) =
+            (stage.settings.beam, stage.settings.min_confidence, stage.settings.top_k);
         let (fw, fh) = (frame.gray.width as i32, frame.gray.height as i32);
-        let roi = stage.roi;
+        let roi = stage.settings.roi;
         if roi.x >= fw || roi.y >= fh || roi.x + roi.width > fw || roi.y + roi.height > fh {
             if !stage.warned_outside {
                 log::warn!(

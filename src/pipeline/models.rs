@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{FaceConfig, TextConfig};
-use crate::model::{Model, ModelError, Task};
+use crate::settings::{FaceSettings, TextSettings};
+use lookout_vision::model::{Model, ModelError, Task};
 
 /// The shipped face classifier, so `lookout run` works before any model is copied over.
 const BUILTIN_FACE: &[u8] = include_bytes!("../../models/face.onnx");
@@ -43,7 +43,7 @@ impl Loaded {
 }
 
 /// The face model: the configured file, else (with `builtin_fallback`) the built-in one.
-pub fn load_face(config: &FaceConfig) -> Result<Loaded, LoadError> {
+pub fn load_face(config: &FaceSettings) -> Result<Loaded, LoadError> {
     if !config.model.exists() && config.builtin_fallback {
         let model = Model::from_bytes(BUILTIN_FACE, Path::new("face.onnx (built in)"))?;
         return Ok(Loaded { model: Arc::new(model), path: None });
@@ -52,7 +52,7 @@ pub fn load_face(config: &FaceConfig) -> Result<Loaded, LoadError> {
 }
 
 /// The text model: a CTC sequence model or a character classifier.
-pub fn load_text(config: &TextConfig) -> Result<Loaded, LoadError> {
+pub fn load_text(config: &TextSettings) -> Result<Loaded, LoadError> {
     let model = Model::load(&config.model)?;
     if model.meta.labels.is_empty() {
         return Err(LoadError::NoLabels { path: config.model.clone() });
@@ -80,14 +80,16 @@ pub fn load_file(path: &Path, role: &'static str, wanted: Task) -> Result<Loaded
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Settings;
 
     #[test]
     fn builtin_face_model_is_used_when_the_file_is_missing() {
-        let config = FaceConfig { model: "/nonexistent/face.onnx".into(), ..FaceConfig::default() };
+        let defaults = Settings::defaults().face.unwrap();
+        let config = FaceSettings { model: "/nonexistent/face.onnx".into(), ..defaults };
         let loaded = load_face(&config).unwrap();
         assert!(loaded.path.is_none());
         assert_eq!(loaded.model.meta.labels, vec!["me", "other"]);
-        let strict = FaceConfig { builtin_fallback: false, ..config };
+        let strict = FaceSettings { builtin_fallback: false, ..config };
         let err = load_face(&strict).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/face.onnx"), "{err}");
     }

@@ -2,7 +2,7 @@
 //! A reading becomes a decision only when it is the same for `stable_frames` frames in a row,
 //! and only once until the region shows something else.
 
-use crate::model::Reading;
+use lookout_vision::model::Reading;
 
 #[derive(Debug)]
 pub struct Stability {

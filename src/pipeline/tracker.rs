@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use crate::cascade::Rect;
+use lookout_vision::cascade::Rect;
 
 #[derive(Debug, Clone, Copy)]
 pub struct TrackerOptions {

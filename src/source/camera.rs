@@ -10,10 +10,11 @@ use nokhwa::utils::{
 };
 
 use super::{Frame, FrameSource, SourceError};
-use crate::config::{CameraId, PixelFormat, SourceConfig};
-use crate::image_io::{decoded, Decoded};
-use crate::imgproc::GrayImage;
-use crate::panic_guard::catch_panic;
+use crate::config::{CameraId, PixelFormat};
+use crate::settings::SourceSettings;
+use lookout_vision::image_io::{decoded, Decoded};
+use lookout_vision::imgproc::GrayImage;
+use lookout_vision::panic_guard::catch_panic;
 
 pub struct Camera {
     id: CameraId,
@@ -34,13 +35,13 @@ struct Device(nokhwa::Camera);
 unsafe impl Send for Device {}
 
 impl Camera {
-    pub fn new(id: CameraId, config: &SourceConfig) -> Camera {
+    pub fn new(id: CameraId, settings: &SourceSettings) -> Camera {
         Camera {
             id,
-            width: config.width,
-            height: config.height,
-            fps: config.fps,
-            format: config.format,
+            width: settings.width.get(),
+            height: settings.height.get(),
+            fps: settings.fps.get(),
+            format: settings.format,
             device: None,
         }
     }
@@ -206,7 +207,7 @@ mod tests {
 
     #[test]
     fn missing_device_is_unavailable_not_a_crash() {
-        let config = SourceConfig::default();
+        let config = crate::settings::Settings::defaults().source;
         let mut camera = Camera::new(CameraId::Index(97), &config);
         assert!(
             matches!(camera.open(), Err(SourceError::Unavailable(m)) if m.contains("/dev/video97"))
@@ -254,7 +255,8 @@ mod tests {
 
     #[test]
     fn a_frame_that_crashes_the_jpeg_decoder_is_a_bad_frame() {
-        let frame = crate::image_io::tests::DECODER_PANIC;
+        // Made by the fuzzer: zune-jpeg's AVX2 upsampler panics on it.
+        let frame = include_bytes!("../../tests/fixtures/images/jpeg_upsampler_panic.jpg");
         let err = decode(frame, FrameFormat::MJPEG, 6, 5).unwrap_err();
         assert!(matches!(err, SourceError::BadFrame(_)), "{err}");
         #[cfg(target_arch = "x86_64")]

@@ -12,21 +12,23 @@ use std::time::{Duration, Instant};
 use super::slot::{Closed, FrameSlot};
 use super::{FrameSource, SourceError};
 use crate::service::metrics::Metrics;
+use crate::settings::SourceSettings;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CaptureOptions {
     pub frame_timeout: Duration,
     pub reconnect_max: Duration,
-    /// Keep each frame's colour image; without it only the gray one travels on.
-    pub keep_color: bool,
+    /// Keep each frame's colour image; without it only the gray one travels on. Shared: the
+    /// reload owner sets it when a colour model, snapshots or the HTTP picture come or go.
+    pub keep_color: Arc<AtomicBool>,
 }
 
 impl CaptureOptions {
     /// The `[source]` timings, and whether frames keep their colour image.
-    pub fn new(config: &crate::config::SourceConfig, keep_color: bool) -> CaptureOptions {
+    pub fn new(settings: &SourceSettings, keep_color: Arc<AtomicBool>) -> CaptureOptions {
         CaptureOptions {
-            frame_timeout: Duration::from_secs_f64(config.frame_timeout_s),
-            reconnect_max: Duration::from_secs_f64(config.reconnect_max_s),
+            frame_timeout: settings.frame_timeout,
+            reconnect_max: settings.reconnect_max,
             keep_color,
         }
     }
@@ -95,7 +97,8 @@ impl Capture {
             match self.source.next_frame(seq + 1) {
                 Ok(frame) => {
                     seq += 1;
-                    let frame = if self.options.keep_color { frame } else { frame.without_color() };
+                    let keep = self.options.keep_color.load(Ordering::Relaxed);
+                    let frame = if keep { frame } else { frame.without_color() };
                     if !self.slot.put(frame, live) {
                         break;
                     }

@@ -13,8 +13,9 @@ use std::time::Instant;
 
 use image::RgbImage;
 
-use crate::config::{SourceConfig, SourceSpec};
-use crate::imgproc::GrayImage;
+use crate::config::SourceSpec;
+use crate::settings::SourceSettings;
+use lookout_vision::imgproc::GrayImage;
 
 pub use capture::{spawn_capture, CaptureOptions};
 pub use slot::{FrameSlot, Taken};
@@ -32,7 +33,11 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub fn new(decoded: crate::image_io::Decoded, seq: u64, name: Option<String>) -> Frame {
+    pub fn new(
+        decoded: lookout_vision::image_io::Decoded,
+        seq: u64,
+        name: Option<String>,
+    ) -> Frame {
         Frame {
             rgb: Arc::new(decoded.rgb),
             gray: Arc::new(decoded.gray),
@@ -98,13 +103,15 @@ pub trait FrameSource: Send {
     fn is_live(&self) -> bool;
 }
 
-/// The source a config names.
-pub fn from_config(config: &SourceConfig) -> Box<dyn FrameSource> {
-    match &config.input {
-        SourceSpec::Camera(id) => Box::new(camera::Camera::new(id.clone(), config)),
-        SourceSpec::Replay(dir) => {
-            Box::new(replay::Replay::new(dir.clone(), config.replay_fps, config.replay_loops))
-        }
+/// The source the settings name.
+pub fn from_settings(settings: &SourceSettings) -> Box<dyn FrameSource> {
+    match &settings.input {
+        SourceSpec::Camera(id) => Box::new(camera::Camera::new(id.clone(), settings)),
+        SourceSpec::Replay(dir) => Box::new(replay::Replay::new(
+            dir.clone(),
+            settings.replay_fps.unwrap_or(0.0),
+            settings.replay_loops.map_or(0, |n| n.get()),
+        )),
     }
 }
 
@@ -115,8 +122,11 @@ mod tests {
     #[test]
     fn dropped_colour_comes_back_as_gray_when_asked_for() {
         let rgb = RgbImage::from_pixel(4, 2, image::Rgb([200, 100, 50]));
-        let frame =
-            Frame::new(crate::image_io::decoded(image::DynamicImage::ImageRgb8(rgb)), 1, None);
+        let frame = Frame::new(
+            lookout_vision::image_io::decoded(image::DynamicImage::ImageRgb8(rgb)),
+            1,
+            None,
+        );
         let gray = frame.gray.pixels[0];
         assert_eq!(frame.color().get_pixel(0, 0).0, [200, 100, 50]);
         let frame = frame.without_color();

@@ -74,8 +74,8 @@ impl FrameSource for Replay {
         }
         self.played += 1;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let decoded =
-            crate::image_io::read(&path).map_err(|e| SourceError::BadFrame(e.to_string()))?;
+        let decoded = lookout_vision::image_io::read(&path)
+            .map_err(|e| SourceError::BadFrame(e.to_string()))?;
         Ok(Frame::new(decoded, seq, name))
     }
 

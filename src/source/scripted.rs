@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::{Frame, FrameSource, SourceError};
@@ -18,6 +18,34 @@ pub enum Step {
     Lose { refused_opens: usize },
     /// The read blocks this long before going on with the script.
     Stall(Duration),
+    /// The read blocks until the test opens the gate, so a test can hold frames back until
+    /// something it waits for (a reload) has happened, without guessing a time.
+    Wait(Gate),
+}
+
+/// A door a scripted read waits at; [`Gate::open`] lets it through (and every later wait).
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    /// Waiting longer than this is a test that forgot to open the gate: go on regardless.
+    const LIMIT: Duration = Duration::from_secs(60);
+
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    pub fn open(&self) {
+        let (open, opened) = &*self.0;
+        *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        opened.notify_all();
+    }
+
+    fn wait(&self) {
+        let (open, opened) = &*self.0;
+        let guard = open.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = opened.wait_timeout_while(guard, Gate::LIMIT, |open| !*open);
+    }
 }
 
 pub struct ScriptedSource {
@@ -57,13 +85,14 @@ impl FrameSource for ScriptedSource {
             match self.steps.pop_front() {
                 None => return Err(SourceError::Ended),
                 Some(Step::Stall(d)) => std::thread::sleep(d),
+                Some(Step::Wait(gate)) => gate.wait(),
                 Some(Step::Lose { refused_opens }) => {
                     self.refuse = refused_opens;
                     return Err(SourceError::Unavailable("scripted: device lost".into()));
                 }
                 Some(Step::Image(path)) => {
                     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                    let decoded = crate::image_io::read(&path)
+                    let decoded = lookout_vision::image_io::read(&path)
                         .map_err(|e| SourceError::BadFrame(e.to_string()))?;
                     return Ok(Frame::new(decoded, seq, name));
                 }

@@ -101,7 +101,7 @@ impl FrameSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image_io::decoded;
+    use lookout_vision::image_io::decoded;
     use std::sync::Arc;
 
     fn frame(seq: u64) -> Frame {

@@ -12,6 +12,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lookout::settings::{MqttSettings, TopicPrefix};
 use rumqttc::{Client, Event, Packet, QoS};
 
 pub const MOSQUITTO: &str = "/usr/sbin/mosquitto";
@@ -176,10 +177,16 @@ impl Drop for Subscriber {
     }
 }
 
-pub fn wait_until(what: &str, limit: Duration, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(10));
+/// Settings for a publisher under test on `port`: quick keep-alive and reconnects.
+pub fn publisher_settings(port: u16, client_id: &str) -> MqttSettings {
+    MqttSettings {
+        host: "127.0.0.1".into(),
+        port,
+        client_id: client_id.into(),
+        topic_prefix: TopicPrefix::new(PREFIX).unwrap(),
+        keep_alive: Duration::from_secs(2),
+        username: None,
+        password: None,
+        reconnect_max: Duration::from_millis(200),
     }
 }

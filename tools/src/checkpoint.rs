@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lookout::preprocess::InputSpec;
+use lookout_vision::preprocess::InputSpec;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 

@@ -1,13 +1,13 @@
 //! `lookout-tools eval`: an exported classifier or CTC model measured through the runtime's own code
-//! (`lookout::model::Model` on tract, `lookout::preprocess`), exactly as the Pi would run it.
+//! (`lookout_vision::model::Model` on tract, `lookout_vision::preprocess`), exactly as the Pi would run it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use lookout::cascade::Rect;
-use lookout::model::{Model, ModelError, Task};
-use lookout::preprocess::Preprocessor;
+use lookout_vision::cascade::Rect;
+use lookout_vision::model::{Model, ModelError, Task};
+use lookout_vision::preprocess::Preprocessor;
 
 use crate::dataset::{DatasetError, Source};
 use crate::plot;
@@ -94,7 +94,7 @@ pub fn evaluate(
         let rank = probs.iter().filter(|&&p| p > probs[truth]).count();
         top1 += usize::from(rank == 0);
         top3 += usize::from(rank < 3);
-        confusion[truth][lookout::model::argmax(probs)] += 1;
+        confusion[truth][lookout_vision::scores::argmax(probs)] += 1;
     })?;
 
     let mut classes: Vec<ClassReport> = mapping
@@ -214,13 +214,14 @@ pub fn evaluate_sequences(
     let mut errors = Vec::new();
     for_each_output(&model, source.as_ref(), quiet, |sample, probs| {
         let read = if beam_width <= 1 {
-            lookout::ctc::greedy(probs, classes)
+            lookout_vision::ctc::greedy(probs, classes)
         } else {
-            lookout::ctc::beam(probs, classes, beam_width).0
+            lookout_vision::ctc::beam(probs, classes, beam_width).0
         };
         let truth: Vec<usize> = sample.text.iter().map(|&t| t as usize).collect();
         exact += usize::from(read == truth);
-        cer_sum += lookout::ctc::edit_distance(&read, &truth) as f64 / truth.len().max(1) as f64;
+        cer_sum +=
+            lookout_vision::ctc::edit_distance(&read, &truth) as f64 / truth.len().max(1) as f64;
         if read != truth && errors.len() < 10 {
             let text = |s: &[usize]| s.iter().map(|&i| labels[i].as_str()).collect::<String>();
             errors.push((text(&truth), text(&read)));

@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use lookout::model::Model;
-use lookout::preprocess::InputSpec;
+use lookout_vision::model::Model;
+use lookout_vision::preprocess::InputSpec;
 use prost::Message;
 use tch::nn::ModuleT;
 use tch::{Device, Kind, Tensor};
@@ -576,5 +576,5 @@ fn strip_nan(value: serde_json::Value) -> serde_json::Value {
 
 /// The current time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn utc_now() -> String {
-    lookout::logging::rfc3339(std::time::SystemTime::now())
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }

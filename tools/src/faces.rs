@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use lookout::cascade::{DetectParams, Detector};
+use lookout_vision::cascade::{DetectParams, Detector};
 
 use crate::dataset::folder::collect_images;
 use crate::dataset::DatasetError;
-use lookout::image_io;
-use lookout::preprocess::{face_crop, Preprocessor};
+use lookout_vision::image_io;
+use lookout_vision::preprocess::{face_crop, Preprocessor};
 
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use lookout::cascade::{self, DetectParams, Detector};
 use lookout_tools::dataset::digits::{self, DigitStrings};
 use lookout_tools::dataset::folder::FolderSource;
 use lookout_tools::dataset::glyphs;
@@ -21,6 +20,7 @@ use lookout_tools::export::{self, OrtCheck};
 use lookout_tools::faces::{self, ExtractOptions};
 use lookout_tools::nets::TrainTask;
 use lookout_tools::train::{self, TrainOptions};
+use lookout_vision::cascade::{self, DetectParams, Detector};
 
 #[derive(Parser)]
 #[command(

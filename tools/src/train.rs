@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use lookout::preprocess::{Fit, InputSpec, TensorLayout};
+use lookout_vision::preprocess::{Fit, InputSpec, TensorLayout};
 use tch::nn::ModuleT;
 use tch::{Device, Kind, Tensor};
 
@@ -354,7 +354,7 @@ fn tensors(batch: &Batch, spec: &InputSpec, device: Device) -> (Tensor, Tensor) 
 
 /// One batch through the network: the loss to minimise, and how many samples were right
 /// (top-1, top-3 for classifiers; exact strings and summed character error rate for
-/// sequence models, decoded greedily by the runtime's own [`lookout::ctc`]).
+/// sequence models, decoded greedily by the runtime's own [`lookout_vision::ctc`]).
 pub struct Scored {
     pub loss: Tensor,
     pub top1: i64,
@@ -407,10 +407,13 @@ pub fn score(
             batch.targets[offset..offset + len as usize].iter().map(|&t| t as usize).collect();
         offset += len as usize;
         let per_sample = (steps * classes) as usize;
-        let decoded =
-            lookout::ctc::greedy(&probs[i * per_sample..(i + 1) * per_sample], classes as usize);
+        let decoded = lookout_vision::ctc::greedy(
+            &probs[i * per_sample..(i + 1) * per_sample],
+            classes as usize,
+        );
         exact += i64::from(decoded == truth);
-        cer_sum += lookout::ctc::edit_distance(&decoded, &truth) as f64 / truth.len().max(1) as f64;
+        cer_sum +=
+            lookout_vision::ctc::edit_distance(&decoded, &truth) as f64 / truth.len().max(1) as f64;
     }
     Scored { loss, top1: exact, top3: exact, cer_sum }
 }

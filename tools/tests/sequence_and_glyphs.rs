@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lookout::model::{Model, Task};
 use lookout_tools::checkpoint::TrainState;
 use lookout_tools::dataset::digits::DigitStrings;
 use lookout_tools::export::{self, OrtCheck};
 use lookout_tools::nets::TrainTask;
 use lookout_tools::train::{self, TrainOptions};
+use lookout_vision::model::{Model, Task};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lookout-tools-seq-{name}-{}", std::process::id()));
@@ -133,7 +133,7 @@ fn glyphs_become_gnt_that_trains_a_hanzi_model_the_runtime_runs() {
     train::train(&options(TrainTask::Hanzi, &data, &run, 2)).unwrap();
     let state = TrainState::load(&run).unwrap();
     assert_eq!(state.labels[..3], ["啊", "阿", "埃"]);
-    assert_eq!(state.input.fit, lookout::preprocess::Fit::InkBox);
+    assert_eq!(state.input.fit, lookout_vision::preprocess::Fit::InkBox);
 
     let model_path = dir.join("hanzi.onnx");
     export::export_run(&run, &model_path, OrtCheck::WhenConfigured).unwrap();

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lookout::model::{Model, Task};
 use lookout_tools::dataset::digits::DigitStrings;
 use lookout_tools::dataset::glyphs;
 use lookout_tools::dataset::gnt_set::GntSource;
 use lookout_tools::eval;
+use lookout_vision::model::{Model, Task};
 
 fn model(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name)

@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use lookout::cascade::Rect;
-use lookout::model::Model;
-use lookout::preprocess::Preprocessor;
 use lookout_tools::checkpoint::{self, TrainState};
 use lookout_tools::dataset::augment::Rng;
 use lookout_tools::dataset::Image;
 use lookout_tools::export::{self, ExportError, OrtCheck};
 use lookout_tools::nets::TrainTask;
 use lookout_tools::train::{self, TrainOptions};
+use lookout_vision::cascade::Rect;
+use lookout_vision::model::Model;
+use lookout_vision::preprocess::Preprocessor;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lookout-tools-it-{name}-{}", std::process::id()));
@@ -389,7 +389,7 @@ fn the_face_task_learns_the_bundled_face_set() {
     };
     let summary = train_locked(&options).unwrap();
     assert_eq!(summary.state.labels, ["me", "other"]);
-    assert_eq!(summary.state.input.fit, lookout::preprocess::Fit::PadSquare);
+    assert_eq!(summary.state.input.fit, lookout_vision::preprocess::Fit::PadSquare);
     assert_eq!(summary.state.train_samples + summary.state.val_samples, 148);
     let last = summary.state.history.last().unwrap();
     assert!(last.train_top1 > 0.8, "{last:?}");

@@ -3,7 +3,7 @@
 //! Per epoch: the sample indices are cut into runs of [`RUN`] consecutive samples and the runs
 //! are shuffled (consecutive reads stay consecutive on disk, which matters for multi-GB `.gnt`
 //! files); worker threads load, distort ([`Augment`]) and preprocess samples (the same
-//! `lookout::preprocess` code the Pi runs); a shuffle buffer mixes the runs. Worker `k` takes
+//! `lookout_vision::preprocess` code the Pi runs); a shuffle buffer mixes the runs. Worker `k` takes
 //! positions `k, k + W, …` and has its own bounded queue, so results are consumed in a fixed
 //! order (the run is deterministic for a seed, however threads are scheduled) and at most
 //! `workers · queue + shuffle_buffer` samples exist at once, whatever the dataset's size.
@@ -12,8 +12,8 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use lookout::cascade::Rect;
-use lookout::preprocess::{InputSpec, Preprocessor};
+use lookout_vision::cascade::Rect;
+use lookout_vision::preprocess::{InputSpec, Preprocessor};
 
 use super::augment::{Augment, Rng};
 use super::{DatasetError, Source};
@@ -213,7 +213,7 @@ impl Drop for EpochLoader {
 mod tests {
     use super::*;
     use crate::dataset::{Image, Sample};
-    use lookout::preprocess::{Fit, TensorLayout};
+    use lookout_vision::preprocess::{Fit, TensorLayout};
 
     /// Sample `i` is a 2×2 gray image of value `i`, label `i % 3`.
     struct Counting(usize, Vec<String>);

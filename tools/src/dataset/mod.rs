@@ -32,8 +32,8 @@ pub struct Image {
 }
 
 impl Image {
-    pub fn pixels(&self) -> lookout::preprocess::Pixels<'_> {
-        lookout::preprocess::Pixels {
+    pub fn pixels(&self) -> lookout_vision::preprocess::Pixels<'_> {
+        lookout_vision::preprocess::Pixels {
             width: self.width,
             height: self.height,
             channels: self.channels,

@@ -2,7 +2,7 @@
 //! batch 1, optimised), runs its plan on a zero input `--runs` times, timing every node, and
 //! prints each node of the optimised graph with its operator and median time, heaviest first.
 //!
-//!   cargo run --release --example model_profile -- MODEL [--runs N]
+//!   cargo run --release -p lookout-vision --example model_profile -- MODEL [--runs N]
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -19,7 +19,7 @@ fn main() -> Result<()> {
         (Some("--runs"), Some(n)) => n.parse().context("--runs")?,
         _ => bail!("usage: model_profile MODEL [--runs N]"),
     };
-    let model = lookout::model::Model::load(std::path::Path::new(&path))?;
+    let model = lookout_vision::model::Model::load(std::path::Path::new(&path))?;
     let spec = &model.meta.input;
     let shape = [1, spec.channels as usize, spec.height as usize, spec.width as usize];
     let plan = model.plan();

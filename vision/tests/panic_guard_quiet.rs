@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, PanicHookInfo};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use lookout::panic_guard::{catch_panic, quiet_caught_panics};
+use lookout_vision::panic_guard::{catch_panic, quiet_caught_panics};
 
 #[test]
 fn caught_panics_are_silent_and_the_others_reach_the_previous_hook() {

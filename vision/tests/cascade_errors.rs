@@ -1,13 +1,15 @@
 //! Bad cascade files: every failure names the file, the element and what was expected, and no
 //! input, however mangled, makes the loader (or a scan with what it loaded) panic.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use lookout::cascade::{self, CascadeError, DetectParams, Detector};
-use lookout::imgproc::GrayImage;
+use std::path::Path;
+
+use lookout_vision::cascade::{self, CascadeError, DetectParams, Detector};
+use lookout_vision::imgproc::GrayImage;
 
 fn model(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
+    let path = common::file("models").join(name);
     std::fs::read_to_string(path).expect("shipped model")
 }
 

@@ -149,8 +149,8 @@ pub(crate) mod tests {
     }
 
     /// Made by the fuzzer: zune-jpeg's AVX2 upsampler panics on it.
-    pub(crate) const DECODER_PANIC: &[u8] =
-        include_bytes!("../tests/fixtures/images/jpeg_upsampler_panic.jpg");
+    const DECODER_PANIC: &[u8] =
+        include_bytes!("../../tests/fixtures/images/jpeg_upsampler_panic.jpg");
 
     #[test]
     fn a_file_that_crashes_the_decoder_is_an_error_not_a_panic() {

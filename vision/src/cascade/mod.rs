@@ -5,10 +5,10 @@
 //! - `group.rs` merges raw hits the way `groupRectangles` does.
 //!
 //! ```no_run
-//! use lookout::cascade::{self, DetectParams, Detector};
+//! use lookout_vision::cascade::{self, DetectParams, Detector};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let detector = Detector::new(cascade::load("models/haarcascade_frontalface_default.xml".as_ref())?);
-//! let gray = lookout::imgproc::GrayImage::new(640, 480, vec![0; 640 * 480]).unwrap();
+//! let gray = lookout_vision::imgproc::GrayImage::new(640, 480, vec![0; 640 * 480]).unwrap();
 //! let faces = detector.detect(&gray, &DetectParams::default(), 4);
 //! # Ok(()) }
 //! ```
@@ -25,7 +25,7 @@ pub use model::Cascade;
 pub use xml::{load, parse, CascadeError};
 
 /// OpenCV's default frontal face cascade, built in so binaries work on their own.
-const DEFAULT_FACE_XML: &str = include_str!("../../models/haarcascade_frontalface_default.xml");
+const DEFAULT_FACE_XML: &str = include_str!("../../../models/haarcascade_frontalface_default.xml");
 
 /// Loads the cascade at `path`, or the built-in `haarcascade_frontalface_default.xml` when
 /// `path` is `None`.

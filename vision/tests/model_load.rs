@@ -1,13 +1,15 @@
 //! Loading ONNX models with lookout metadata through tract. The fixtures and the expected
 //! output come from tests/fixtures/model/make_models.py (numpy computes the reference).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use lookout::model::{Model, ModelError, Task};
-use lookout::preprocess::Fit;
+use lookout_vision::model::{Model, ModelError, Task};
+use lookout_vision::preprocess::Fit;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model").join(name)
+    common::file("tests/fixtures/model").join(name)
 }
 
 fn load_err(name: &str) -> String {

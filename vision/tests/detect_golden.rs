@@ -6,19 +6,21 @@
 //! IoU ≥ 0.8 and at least 98% of ours by OpenCV's. We reach exact equality, and pin it: the
 //! gray conversion, every pyramid level and every box equal OpenCV's.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use lookout::cascade::{self, DetectParams, Detector, Rect};
-use lookout::image_io;
-use lookout::imgproc::{resize_bilinear_exact, GrayImage, ResizeScratch};
+use lookout_vision::cascade::{self, DetectParams, Detector, Rect};
+use lookout_vision::image_io;
+use lookout_vision::imgproc::{resize_bilinear_exact, GrayImage, ResizeScratch};
 use serde_json::Value;
 
 const MIN_AGREEMENT: f64 = 0.98;
 const MIN_IOU: f64 = 0.8;
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    common::workspace().to_path_buf()
 }
 
 fn golden() -> Value {

@@ -11,7 +11,7 @@ pub fn greedy(probs: &[f32], classes: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut previous = 0;
     for row in probs.chunks_exact(classes) {
-        let best = crate::model::argmax(row);
+        let best = crate::scores::argmax(row);
         if best != 0 && best != previous {
             out.push(best - 1);
         }

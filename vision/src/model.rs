@@ -122,7 +122,7 @@ impl Model {
     }
 
     /// The optimised tract plan [`Model::run`] executes, for tools that time or inspect it node
-    /// by node (examples/model_profile.rs).
+    /// by node (vision/examples/model_profile.rs).
     pub fn plan(&self) -> &std::sync::Arc<TypedSimplePlan> {
         &self.plan
     }
@@ -156,9 +156,10 @@ impl Model {
 
     /// The `k` most probable labels of a classifier output, best first (ties: lower index).
     pub fn top_labels(&self, probs: &[f32], k: usize) -> Vec<(String, f32)> {
-        let mut ranked: Vec<(usize, f32)> = probs.iter().copied().enumerate().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked.into_iter().take(k).map(|(i, p)| (self.meta.labels[i].clone(), p)).collect()
+        crate::scores::top_k(probs, k)
+            .into_iter()
+            .map(|(i, p)| (self.meta.labels[i].clone(), p))
+            .collect()
     }
 }
 
@@ -202,11 +203,6 @@ impl Model {
             }
         }
     }
-}
-
-/// Index of the largest value, the first of equal ones (0 for an empty slice).
-pub fn argmax(values: &[f32]) -> usize {
-    values.iter().enumerate().fold(0, |best, (i, v)| if *v > values[best] { i } else { best })
 }
 
 fn concrete_output_shape(model: &TypedModel) -> Option<Vec<usize>> {
@@ -288,18 +284,12 @@ mod tests {
     fn graph_output_no_node_produces_is_an_error_not_a_panic() {
         // The fuzzer's crash input: tiny_classify.onnx with its graph output renamed, which
         // tract-onnx 0.23.9 looks up in its name table with `[]`.
-        let mut bytes = include_bytes!("../tests/fixtures/model/tiny_classify.onnx").to_vec();
+        let mut bytes = include_bytes!("../../tests/fixtures/model/tiny_classify.onnx").to_vec();
         let at = bytes.windows(5).rposition(|w| w == b"probs").unwrap();
         bytes[at + 4] = b'u';
         match Model::from_bytes(&bytes, Path::new("renamed.onnx")) {
             Err(ModelError::Onnx { reason, .. }) => assert!(reason.contains("crashed"), "{reason}"),
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn argmax_takes_the_first_of_equal_maxima() {
-        assert_eq!(argmax(&[0.1, 0.7, 0.7, 0.2]), 1);
-        assert_eq!(argmax(&[1.0]), 0);
     }
 }

@@ -1,6 +1,6 @@
 //! Latency of one classifier run in tract, batch 1, on one fixed preprocessed input.
 //!
-//!   cargo run --release --example classify_latency -- MODEL IMAGE [--region X,Y,W,H]
+//!   cargo run --release -p lookout-vision --example classify_latency -- MODEL IMAGE [--region X,Y,W,H]
 //!       [--runs N] [--warmup N] [--dump DIR]
 //!
 //! The image region (default: the whole image) goes through the runtime's own preprocessing
@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use lookout::cascade::Rect;
-use lookout::model::Model;
-use lookout::preprocess::{Pixels, Preprocessor};
+use lookout_vision::cascade::Rect;
+use lookout_vision::model::Model;
+use lookout_vision::preprocess::{Pixels, Preprocessor};
 
 /// The printed line; fields in this order.
 #[derive(serde::Serialize)]
@@ -76,7 +76,7 @@ fn write_f32(path: &Path, values: &[f32]) -> Result<()> {
 fn main() -> Result<()> {
     let args = parse_args()?;
     let model = Model::load(&args.model)?;
-    let decoded = lookout::image_io::read(&args.image)?;
+    let decoded = lookout_vision::image_io::read(&args.image)?;
     let (w, h) = (decoded.gray.width, decoded.gray.height);
     let region = args.region.unwrap_or(Rect { x: 0, y: 0, width: w as i32, height: h as i32 });
     // The same choice as the daemon: gray models read the gray plane, colour models RGB.
