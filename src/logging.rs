@@ -152,18 +152,7 @@ fn journal_stream_matches(value: &str, stderr: Option<(u64, u64)>) -> bool {
     parsed.is_none_or(|stream| stream == stderr)
 }
 
-/// An error and its causes on one line, each once: `a: b: c`. Library errors keep their cause
-/// as `source()` and leave it out of their own message, so this is how a log line shows both.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut line = err.to_string();
-    let mut cause = err.source();
-    while let Some(e) = cause {
-        line.push_str(": ");
-        line.push_str(&e.to_string());
-        cause = e.source();
-    }
-    line
-}
+pub use lookout_vision::errors::chain;
 
 /// `2026-11-22T17:20:01.123Z` (RFC 3339, UTC, milliseconds), for log lines and event times.
 pub fn rfc3339(time: std::time::SystemTime) -> String {

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         // A reader that stopped reading (`lookout detect --json | head`) is not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("lookout: {err:#}");
+            eprintln!("lookout: {}", lookout_vision::errors::chain(err.as_ref()));
             ExitCode::from(2)
         }
     }

@@ -93,6 +93,20 @@ fn run_with(
 
 const LIMIT: Duration = Duration::from_secs(20);
 
+/// The demo's "me" visit (frames 7-18), held back until the script opens the gate.
+fn visit_behind_a_gate() -> (Gate, Vec<Step>) {
+    let gate = Gate::new();
+    let mut steps = vec![Step::Wait(gate.clone())];
+    steps.extend(frames(7..=18));
+    (gate, steps)
+}
+
+/// SIGHUP, then wait until the new settings run.
+fn reload_now(control: &Control, metrics: &dyn Fn() -> MetricsSnapshot) {
+    control.reload.store(true, std::sync::atomic::Ordering::Relaxed);
+    wait_until("the reload", LIMIT, || metrics().model_reloads_ok == 1);
+}
+
 #[test]
 fn snapshots_switched_on_by_sighup_produce_pictures() {
     let dir = tempfile::tempdir().unwrap();
@@ -102,12 +116,9 @@ fn snapshots_switched_on_by_sighup_produce_pictures() {
     let mut with_snapshots = config.clone();
     with_snapshots.snapshots.dir = snapshots.clone();
     let next = NextConfig::new(with_snapshots);
-    let gate = Gate::new();
-    let mut steps = vec![Step::Wait(gate.clone())];
-    steps.extend(frames(7..=18));
+    let (gate, steps) = visit_behind_a_gate();
     run_with(config, steps, Some(&next), |control, metrics| {
-        control.reload.store(true, std::sync::atomic::Ordering::Relaxed);
-        wait_until("the reload", LIMIT, || metrics().model_reloads_ok == 1);
+        reload_now(control, metrics);
         gate.open();
     });
     let pictures: Vec<_> = std::fs::read_dir(&snapshots).unwrap().collect();
@@ -125,12 +136,9 @@ fn a_model_path_moved_by_sighup_is_the_one_watched_afterwards() {
     let mut moved = config.clone();
     moved.face.model = new_model.clone();
     let next = NextConfig::new(moved);
-    let gate = Gate::new();
-    let mut steps = vec![Step::Wait(gate.clone())];
-    steps.extend(frames(7..=18));
+    let (gate, steps) = visit_behind_a_gate();
     run_with(config, steps, Some(&next), |control, metrics| {
-        control.reload.store(true, std::sync::atomic::Ordering::Relaxed);
-        wait_until("the reload", LIMIT, || metrics().model_reloads_ok == 1);
+        reload_now(control, metrics);
         // The old file is no longer watched: breaking it changes nothing. The new one is:
         // breaking it is noticed (and refused, the running model stays).
         std::fs::write(&old_model, b"not a model").unwrap();
@@ -184,9 +192,7 @@ fn a_bad_reload_changes_nothing() {
     broken.face.model = dir.path().join("missing.onnx");
     broken.snapshots.dir = dir.path().join("snapshots");
     let next = NextConfig::new(broken);
-    let gate = Gate::new();
-    let mut steps = vec![Step::Wait(gate.clone())];
-    steps.extend(frames(7..=18));
+    let (gate, steps) = visit_behind_a_gate();
     run_with(config, steps, Some(&next), |control, metrics| {
         control.reload.store(true, std::sync::atomic::Ordering::Relaxed);
         wait_until("the refusal", LIMIT, || metrics().model_reloads_failed == 1);

@@ -51,7 +51,7 @@ pub struct SoundInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
-    #[error("{path}: cannot open sound file: {source}")]
+    #[error("{path}: cannot open sound file")]
     Open { path: PathBuf, source: std::io::Error },
     #[error("{path}: sound file is empty")]
     Empty { path: PathBuf },
@@ -369,7 +369,11 @@ impl RodioSink {
                 Err(e) => {
                     if !was_missing {
                         self.outages += 1;
-                        log::warn!("{e}; will retry every {} s", self.options.retry.as_secs_f64());
+                        log::warn!(
+                            "{}; will retry every {} s",
+                            crate::logging::chain(&e),
+                            self.options.retry.as_secs_f64()
+                        );
                     }
                     Device::Missing { retry_at: now + self.options.retry }
                 }
@@ -395,7 +399,7 @@ impl RodioSink {
                 out.queue.append(source.amplify(clamp_volume(volume)));
                 outcome
             }
-            Err(e) => PlayOutcome::Failed(e.to_string()),
+            Err(e) => PlayOutcome::Failed(crate::logging::chain(&e)),
         }
     }
 }
@@ -505,7 +509,7 @@ impl RecordingSink {
                     let start = self.ends.back().copied().unwrap_or(now);
                     self.ends.push_back(start + length);
                 }
-                Err(e) => outcome = PlayOutcome::Failed(e.to_string()),
+                Err(e) => outcome = PlayOutcome::Failed(crate::logging::chain(&e)),
             }
         }
         let name = match sound {

@@ -103,7 +103,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             image_io::draw_boxes(&mut rgb, &faces, [0, 255, 0]);
             let target = dir.join(drawn_name(path));
             if let Err(err) = image_io::write_png(&rgb, &target) {
-                files.fail(err);
+                files.fail(&err);
             }
         }
     }

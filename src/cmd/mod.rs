@@ -59,14 +59,14 @@ impl ImageFiles {
         match lookout_vision::image_io::read(path) {
             Ok(decoded) => Some(decoded),
             Err(err) => {
-                self.fail(err);
+                self.fail(&err);
                 None
             }
         }
     }
 
-    fn fail(&mut self, err: impl std::fmt::Display) {
-        eprintln!("lookout: {err}");
+    fn fail(&mut self, err: &(dyn std::error::Error + 'static)) {
+        eprintln!("lookout: {}", lookout_vision::errors::chain(err));
         self.failed = true;
     }
 

@@ -39,10 +39,10 @@ const JPEG_QUALITY: u8 = 80;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind { addr: SocketAddr, source: io::Error },
-    #[error("cannot start the HTTP thread: {0}")]
-    Spawn(io::Error),
+    #[error("cannot start the HTTP thread")]
+    Spawn(#[source] io::Error),
 }
 
 /// What the endpoints serve, shared with the daemon's loop.

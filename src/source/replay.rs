@@ -75,7 +75,7 @@ impl FrameSource for Replay {
         self.played += 1;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let decoded = lookout_vision::image_io::read(&path)
-            .map_err(|e| SourceError::BadFrame(e.to_string()))?;
+            .map_err(|e| SourceError::BadFrame(crate::logging::chain(&e)))?;
         Ok(Frame::new(decoded, seq, name))
     }
 

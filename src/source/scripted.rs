@@ -93,7 +93,7 @@ impl FrameSource for ScriptedSource {
                 Some(Step::Image(path)) => {
                     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
                     let decoded = lookout_vision::image_io::read(&path)
-                        .map_err(|e| SourceError::BadFrame(e.to_string()))?;
+                        .map_err(|e| SourceError::BadFrame(crate::logging::chain(&e)))?;
                     return Ok(Frame::new(decoded, seq, name));
                 }
             }

@@ -25,11 +25,11 @@ pub const VERIFY: &str = "verify.safetensors";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: not a training state file: {source}")]
+    #[error("{path}: not a training state file")]
     State { path: PathBuf, source: serde_json::Error },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Tensor { path: PathBuf, source: tch::TchError },
     #[error("{path}: tensor {name} is missing")]
     Missing { path: PathBuf, name: String },

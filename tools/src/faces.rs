@@ -29,9 +29,9 @@ pub struct ExtractReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: cannot write crop: {source}")]
+    #[error("{path}: cannot write crop")]
     Write { path: PathBuf, source: image::ImageError },
     #[error(transparent)]
     Photos(#[from] DatasetError),
@@ -63,7 +63,7 @@ pub fn extract_faces(
         let decoded = match image_io::read(&photo) {
             Ok(d) => d,
             Err(e) => {
-                report.unreadable.push(e.to_string());
+                report.unreadable.push(lookout_vision::errors::chain(&e));
                 continue;
             }
         };

@@ -104,7 +104,7 @@ struct DataArgs {
     #[arg(long)]
     workers: Option<usize>,
     /// Input channels for face/classify models: 3 (RGB) or 1 (gray).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
+    #[arg(long, default_value_t = 3, value_parser = channels)]
     channels: u32,
     /// Keep .gnt samples outside the 3755 level-1 characters (symbols, level 2) as classes.
     #[arg(long)]
@@ -124,9 +124,9 @@ struct TrainArgs {
     /// Run folder (created).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = at_least_one)]
     epochs: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     batch: usize,
     #[arg(long, default_value_t = 2e-3)]
     lr: f64,
@@ -138,17 +138,48 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Share of samples held out for validation (decided per file, stable across runs).
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = fraction)]
     val_split: f64,
     /// Stop after this many epochs without a better validation top-1.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     patience: usize,
     /// Stop after N epochs now, keeping the schedule of --epochs; continue with --resume.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pause_after: Option<usize>,
     /// No progress bar or per-epoch lines.
     #[arg(long)]
     quiet: bool,
+    /// Stop at the first sample that cannot be read, instead of leaving such samples out with
+    /// a warning (the run stops anyway when more than a tenth of them cannot be read).
+    #[arg(long)]
+    strict_data: bool,
+}
+
+/// A count of at least 1 (`--epochs 0` is a usage error, exit code 2).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A share in [0, 1).
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        Ok(x) => Err(format!("{x} is not in [0, 1)")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// 1 (gray) or 3 (RGB).
+fn channels(text: &str) -> Result<u32, String> {
+    match text {
+        "1" => Ok(1),
+        "3" => Ok(3),
+        other => Err(format!("{other:?}: 1 (gray) or 3 (RGB)")),
+    }
 }
 
 #[derive(clap::Args)]
@@ -201,8 +232,8 @@ struct ExtractArgs {
     input: PathBuf,
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Side of the square crops in pixels.
-    #[arg(long, default_value_t = 64)]
+    /// Side of the square crops in pixels (8 to 1024).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(8..=1024))]
     size: u32,
     /// Cascade XML [default: the built-in haarcascade_frontalface_default.xml].
     #[arg(long, value_name = "FILE")]
@@ -214,6 +245,26 @@ struct ExtractArgs {
     /// Smallest face kept, in pixels.
     #[arg(long, default_value_t = 24)]
     min_face: u32,
+}
+
+/// A command line that asks for something impossible: exit code 2, like clap's own errors
+/// and like `lookout`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+/// `face`, as `--task` spells it.
+fn task_name(task: TrainTask) -> String {
+    task.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
+}
+
+/// `CPU` or `CUDA device 0`.
+fn device_name(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cuda(i) => format!("CUDA device {i}"),
+        tch::Device::Cpu => "CPU".into(),
+        other => format!("{other:?}"),
+    }
 }
 
 fn main() -> ExitCode {
@@ -229,44 +280,43 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("lookout-tools: {err:#}");
-            ExitCode::from(1)
+            eprintln!("lookout-tools: {}", lookout_vision::errors::chain(err.as_ref()));
+            if err.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
-    if !(0.0..1.0).contains(&args.val_split) {
-        bail!("--val-split must be in [0, 1), got {}", args.val_split);
-    }
     let data = &args.data;
-    if data.channels == 2 {
-        bail!("--channels must be 1 or 3");
-    }
     let device = match args.device {
         DeviceArg::Cpu => tch::Device::Cpu,
         DeviceArg::Auto => tch::Device::cuda_if_available(),
         DeviceArg::Cuda if tch::Cuda::is_available() => tch::Device::Cuda(0),
         DeviceArg::Cuda => bail!("--device cuda: no CUDA device is visible to libtorch (is the CUDA build of libtorch linked? see README)"),
     };
-    eprintln!("training {:?} on {device:?}", data.task);
+    eprintln!("training {} on {}", task_name(data.task), device_name(device));
     let summary = train::train(&TrainOptions {
         task: data.task,
         data: data.data.clone(),
         out: args.out,
         epochs: args.epochs,
-        batch: args.batch.max(1),
+        batch: args.batch,
         lr: args.lr,
         device,
         resume: args.resume,
         seed: args.seed,
         val_split: args.val_split,
-        patience: args.patience.max(1),
+        patience: args.patience,
         workers: data.workers(),
         channels: data.channels,
         pause_after: args.pause_after,
         gnt_symbols: data.gnt_symbols,
         quiet: args.quiet,
+        strict_data: args.strict_data,
     })?;
     let state = &summary.state;
     println!(
@@ -328,7 +378,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let source: Arc<dyn Source> = match (&args.data, &args.gnt) {
         (Some(dir), _) => Arc::new(FolderSource::open(dir)?),
         (None, Some(gnt)) => Arc::new(GntSource::open_with(gnt, args.gnt_symbols)?),
-        (None, None) => bail!("give --data, --gnt or --synthetic-digits"),
+        (None, None) => return Err(Usage("give --data, --gnt or --synthetic-digits".into()).into()),
     };
     let report = eval::evaluate(&args.model, source, args.json)?;
     println!(
@@ -354,7 +404,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             report.labels.len(),
             eval::CONFUSION_MAX_CLASSES
         ),
-        Err(e) => eprintln!("warning: {}: {e}", png.display()),
+        Err(e) => eprintln!("warning: {}: {}", png.display(), lookout_vision::errors::chain(&e)),
     }
     if args.json {
         println!("{}", report.json());
@@ -404,6 +454,7 @@ fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
         shuffle_buffer: 8 * args.batch.max(32),
         augment: train::augment_for(data.task),
         seed: 1,
+        unreadable: None,
     };
     if let Some(dir) = &args.examples_dir {
         write_examples(source.as_ref(), args.examples, dir)?;
@@ -451,10 +502,7 @@ fn run_extract(args: ExtractArgs) -> anyhow::Result<()> {
         min_neighbors: args.min_neighbors,
         ..Default::default()
     };
-    params.validate().context("--scale-factor")?;
-    if !(8..=1024).contains(&args.size) {
-        bail!("--size must be 8..=1024 pixels, got {}", args.size);
-    }
+    params.validate().map_err(|e| Usage(format!("--scale-factor: {e}")))?;
     let detector = Detector::new(cascade::load_or_default(args.cascade.as_deref())?);
     let options = ExtractOptions { side: args.size, params, min_face: args.min_face };
     let report = faces::extract_faces(&detector, &args.input, &args.out, &options)?;

@@ -18,7 +18,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::{self, AdamW, CheckpointError, EpochMetrics, TrainState};
 use crate::dataset::augment::Augment;
-use crate::dataset::loader::{Batch, EpochLoader, LoaderConfig};
+use crate::dataset::loader::{Batch, EpochLoader, LoaderConfig, Unreadable};
 use crate::dataset::{self, digits, DatasetError, Source};
 use crate::nets::{Arch, Net, TrainTask};
 use crate::plot;
@@ -48,7 +48,16 @@ pub struct TrainOptions {
     /// Keep `.gnt` samples whose code is not a level-1 character (punctuation, level 2).
     pub gnt_symbols: bool,
     pub quiet: bool,
+    /// Any sample that cannot be loaded stops the run (otherwise such samples are left out,
+    /// with a warning, up to [`MAX_UNREADABLE`] of the dataset).
+    pub strict_data: bool,
 }
+
+/// Share of the samples that may be unreadable before a run stops: a few broken photos are a
+/// phone's doing; a tenth is a wrong folder or a broken disk.
+pub const MAX_UNREADABLE: f64 = 0.1;
+/// How many unreadable samples a warning names.
+const NAMED_UNREADABLE: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -60,10 +69,16 @@ pub enum TrainError {
     Resume(String),
     #[error("{data}: {reason}")]
     Data { data: PathBuf, reason: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("torch: {0}")]
     Torch(#[from] tch::TchError),
+    #[error(
+        "{data}: {count} of {total} samples cannot be read (more than {:.0}%), e.g. {}",
+        MAX_UNREADABLE * 100.0,
+        first.join("; ")
+    )]
+    Unreadable { data: PathBuf, count: usize, total: usize, first: Vec<String> },
 }
 
 /// What each task feeds its network.
@@ -196,6 +211,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         save_verify_inputs(&source, &val_idx, &train_idx, &state, out)?;
     }
 
+    let unreadable = (!options.strict_data).then(Unreadable::default);
     let loader = |augment, shuffle_buffer| LoaderConfig {
         spec: state.input.clone(),
         batch: state.batch,
@@ -204,7 +220,9 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         shuffle_buffer,
         augment,
         seed: state.seed,
+        unreadable: unreadable.clone(),
     };
+    let mut reported_unreadable = 0;
     let train_cfg = loader(augment_for(state.task), 8 * state.batch.max(32));
     let val_cfg = loader(Augment::None, 0);
     let steps_per_epoch = train_idx.len().div_ceil(state.batch) as u64;
@@ -255,6 +273,9 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         };
         let (val_loss, val_top1, val_top3) = (val.loss, val.top1, val.top3);
         bar.finish_and_clear();
+        if let Some(unreadable) = &unreadable {
+            check_unreadable(unreadable, &mut reported_unreadable, source.len(), &options.data)?;
+        }
         let metrics = EpochMetrics {
             epoch,
             lr,
@@ -302,8 +323,9 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         write_metrics_csv(&out.join("metrics.csv"), &state.history)?;
         if let Err(e) = plot::training_curves(&out.join("curves.png"), &state.history) {
             eprintln!(
-                "warning: {}: cannot draw the training curves: {e}",
-                out.join("curves.png").display()
+                "warning: {}: cannot draw the training curves: {}",
+                out.join("curves.png").display(),
+                lookout_vision::errors::chain(&e)
             );
         }
     }
@@ -469,6 +491,7 @@ fn save_verify_inputs(
 ) -> Result<(), TrainError> {
     let pool = if val_idx.is_empty() { train_idx } else { val_idx };
     let picked: Vec<usize> = pool.iter().copied().take(VERIFY_SAMPLES).collect();
+    // The export check needs readable samples only; training decides about the others.
     let config = LoaderConfig {
         spec: state.input.clone(),
         batch: picked.len().max(1),
@@ -477,10 +500,41 @@ fn save_verify_inputs(
         shuffle_buffer: 0,
         augment: Augment::None,
         seed: state.seed,
+        unreadable: Some(Unreadable::default()),
     };
     if let Some(batch) = EpochLoader::new(source.clone(), &picked, 0, &config).next() {
         let (xs, _) = tensors(&batch?, &state.input, Device::Cpu);
         checkpoint::save_tensors(&out.join(checkpoint::VERIFY), &[("inputs".to_string(), xs)])?;
+    }
+    Ok(())
+}
+
+/// Warns once about each batch of newly found unreadable samples (counted, the first few
+/// named) and stops the run when they are more than [`MAX_UNREADABLE`] of the dataset.
+fn check_unreadable(
+    unreadable: &Unreadable,
+    reported: &mut usize,
+    total: usize,
+    data: &Path,
+) -> Result<(), TrainError> {
+    let count = unreadable.count();
+    if count as f64 > MAX_UNREADABLE * total as f64 {
+        let first = unreadable.first(NAMED_UNREADABLE);
+        return Err(TrainError::Unreadable { data: data.to_path_buf(), count, total, first });
+    }
+    if count > *reported {
+        let named = unreadable.first(NAMED_UNREADABLE);
+        let more = if count > named.len() {
+            format!(" and {} more", count - named.len())
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "warning: left out {count} of {total} samples that cannot be read \
+             (--strict-data stops instead): {}{more}",
+            named.join("; ")
+        );
+        *reported = count;
     }
     Ok(())
 }

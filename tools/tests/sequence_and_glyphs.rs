@@ -47,6 +47,7 @@ fn options(task: TrainTask, data: &Path, out: &Path, epochs: usize) -> TrainOpti
         pause_after: None,
         gnt_symbols: false,
         quiet: true,
+        strict_data: true,
     }
 }
 

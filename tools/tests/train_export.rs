@@ -96,6 +96,7 @@ fn options(data: &Path, out: &Path, epochs: usize) -> TrainOptions {
         pause_after: None,
         gnt_symbols: false,
         quiet: true,
+        strict_data: true,
     }
 }
 

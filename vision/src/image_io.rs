@@ -12,9 +12,9 @@ use crate::panic_guard::catch_panic;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("{path}: cannot decode image: {source}")]
+    #[error("{path}: cannot decode image")]
     Decode { path: PathBuf, source: image::ImageError },
-    #[error("{path}: cannot write image: {source}")]
+    #[error("{path}: cannot write image")]
     Write { path: PathBuf, source: image::ImageError },
     #[error("{path}: image is {width}x{height}, too large to process")]
     TooLarge { path: PathBuf, width: u32, height: u32 },

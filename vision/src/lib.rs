@@ -14,6 +14,7 @@
 //!   file ([`model::Model`]).
 //! - [`ctc`]: decoding sequence models' output (greedy and prefix beam search).
 //! - [`scores`]: reading probability vectors (argmax, top-k).
+//! - [`errors`]: an error and its causes on one line, each once ([`errors::chain`]).
 //! - [`panic_guard`]: third-party decoders' panics turned into errors ([`panic_guard::catch_panic`]).
 //!
 //! Dependencies point one way: `cascade` and `preprocess` rest on `imgproc`; `model` on
@@ -21,6 +22,7 @@
 
 pub mod cascade;
 pub mod ctc;
+pub mod errors;
 pub mod image_io;
 pub mod imgproc;
 pub mod model;

@@ -35,7 +35,7 @@ pub struct ModelMeta {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("{path}: cannot read model: {source}")]
+    #[error("{path}: cannot read model")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a usable ONNX model: {reason}")]
     Onnx { path: PathBuf, reason: String },

@@ -19,7 +19,7 @@ pub const LEVEL1_CLASSES: usize = 3755;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GntError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: truncated sample at byte {offset}: {what}")]
     Truncated { path: PathBuf, offset: u64, what: &'static str },

@@ -7,9 +7,14 @@
 //! positions `k, k + W, …` and has its own bounded queue, so results are consumed in a fixed
 //! order (the run is deterministic for a seed, however threads are scheduled) and at most
 //! `workers · queue + shuffle_buffer` samples exist at once, whatever the dataset's size.
+//!
+//! A sample that cannot be loaded (a phone's truncated JPEG among forty good photos) either
+//! ends the epoch with its error or, with [`LoaderConfig::unreadable`], is left out and
+//! recorded there for the caller to report and to judge.
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use lookout_vision::cascade::Rect;
@@ -32,6 +37,31 @@ pub struct LoaderConfig {
     pub shuffle_buffer: usize,
     pub augment: Augment,
     pub seed: u64,
+    /// Where samples that cannot be loaded are recorded and skipped; `None`: the first one
+    /// ends the epoch with its error.
+    pub unreadable: Option<Unreadable>,
+}
+
+/// The samples that could not be loaded, by index, with why; shared by the workers of every
+/// epoch that records into it.
+#[derive(Debug, Clone, Default)]
+pub struct Unreadable(Arc<Mutex<BTreeMap<usize, String>>>);
+
+impl Unreadable {
+    fn record(&self, index: usize, error: &DatasetError) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(index).or_insert_with(|| lookout_vision::errors::chain(error));
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Why the first `n` unreadable samples (in index order) could not be loaded.
+    pub fn first(&self, n: usize) -> Vec<String> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().take(n).cloned().collect()
+    }
 }
 
 /// Preprocessed inputs (`len · spec.len()` values, NCHW) and their labels; for sequence
@@ -56,7 +86,8 @@ impl Batch {
 
 /// A preprocessed sample: tensor, class, text.
 type Prepared = (Vec<f32>, i64, Vec<u32>);
-type Item = Result<Prepared, DatasetError>;
+/// `Ok(None)`: a sample left out because it could not be loaded (and recorded).
+type Item = Result<Option<Prepared>, DatasetError>;
 
 /// The batches of one epoch over `indices` of `source`.
 pub struct EpochLoader {
@@ -106,8 +137,15 @@ impl EpochLoader {
                         };
                         let mut tensor = Vec::with_capacity(config.spec.len());
                         pre.prepare(&config.spec, image.pixels(), full, &mut tensor);
-                        (tensor, sample.label as i64, sample.text)
+                        Some((tensor, sample.label as i64, sample.text))
                     });
+                    let item = match (item, &config.unreadable) {
+                        (Err(e), Some(unreadable)) => {
+                            unreadable.record(index, &e);
+                            Ok(None)
+                        }
+                        (item, _) => item,
+                    };
                     let failed = item.is_err();
                     if tx.send(item).is_err() || failed {
                         return;
@@ -148,15 +186,27 @@ impl EpochLoader {
         }))
     }
 
+    /// The next loaded sample in order, past the ones left out.
+    fn next_loaded(&mut self) -> Option<Result<Prepared, DatasetError>> {
+        loop {
+            match self.next_in_order()? {
+                Ok(Some(sample)) => return Some(Ok(sample)),
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
     /// Next sample after the shuffle buffer.
-    fn next_sample(&mut self) -> Option<Item> {
+    fn next_sample(&mut self) -> Option<Result<Prepared, DatasetError>> {
         if self.buffer_cap == 0 {
-            return self.next_in_order();
+            return self.next_loaded();
         }
         while self.buffer.len() < self.buffer_cap && self.position < self.total {
-            match self.next_in_order()? {
-                Ok(sample) => self.buffer.push(sample),
-                Err(e) => return Some(Err(e)),
+            match self.next_loaded() {
+                Some(Ok(sample)) => self.buffer.push(sample),
+                Some(Err(e)) => return Some(Err(e)),
+                None => break,
             }
         }
         if self.buffer.is_empty() {
@@ -258,6 +308,7 @@ mod tests {
             shuffle_buffer,
             augment: Augment::None,
             seed: 5,
+            unreadable: None,
         }
     }
 
@@ -304,6 +355,21 @@ mod tests {
         let err = loader.next().unwrap().unwrap_err().to_string();
         assert!(err.contains("sample-999"), "{err}");
         assert!(loader.next().is_none());
+    }
+
+    #[test]
+    fn unreadable_samples_can_be_left_out_and_recorded_instead() {
+        let indices = vec![1, 2, 999, 3];
+        let unreadable = Unreadable::default();
+        let config = LoaderConfig { unreadable: Some(unreadable.clone()), ..config(2, 2) };
+        let mut got = values(EpochLoader::new(source(1000), &indices, 0, &config));
+        got.sort();
+        assert_eq!(got, vec![1, 2, 3]);
+        assert_eq!(unreadable.count(), 1);
+        assert_eq!(unreadable.first(5), vec!["sample-999: broken".to_string()]);
+        // The next epoch meets it again; it is recorded once.
+        assert_eq!(values(EpochLoader::new(source(1000), &indices, 1, &config)).len(), 3);
+        assert_eq!(unreadable.count(), 1);
     }
 
     #[test]

@@ -65,9 +65,9 @@ pub struct Sample {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: cannot decode image: {source}")]
+    #[error("{path}: cannot decode image")]
     Decode { path: PathBuf, source: image::ImageError },
     #[error("{path}: {reason}")]
     Layout { path: PathBuf, reason: String },

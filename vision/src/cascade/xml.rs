@@ -19,7 +19,7 @@ const STAGE_THRESHOLD_EPS: f32 = 1e-5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CascadeError {
-    #[error("{path}: cannot read cascade file: {source}")]
+    #[error("{path}: cannot read cascade file")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a well-formed XML document: {reason}")]
     Xml { path: PathBuf, reason: String },
