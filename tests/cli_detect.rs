@@ -106,3 +106,27 @@ fn lbp_and_thread_count_give_the_same_faces() {
     assert!(!one.as_array().unwrap().is_empty());
     assert_eq!(one, run("3"));
 }
+
+/// `lookout detect --json *.png | head -1`: the reader leaves after one line, and that is not
+/// an error (exit code 0, nothing on stderr), as with ripgrep.
+#[test]
+fn a_reader_that_stops_reading_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    let image = fixture("astronaut.png");
+    let mut args = vec!["detect".to_string(), "--json".to_string()];
+    // Enough images that writing goes on well after the reader has gone.
+    args.extend(std::iter::repeat_n(image, 200));
+    let mut child = common::lookout()
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("{\"image\":"), "{first}");
+    // The reader is dropped here: the pipe is closed.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
