@@ -172,11 +172,6 @@ pub struct ReloadSettings {
 }
 
 impl Settings {
-    /// Reads `path` (relative paths in it are relative to its folder) and validates it.
-    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-        Settings::new(Config::load(path)?, path)
-    }
-
     /// The built-in defaults: camera 0, the shipped face model.
     pub fn defaults() -> Settings {
         Settings::new(Config::default(), Path::new("built-in defaults"))
@@ -201,11 +196,6 @@ impl Settings {
             reload: v.reload(&raw)?,
             raw,
         })
-    }
-
-    /// The raw values these settings were made from.
-    pub fn raw(&self) -> &Config {
-        &self.raw
     }
 
     /// The effective settings as TOML, for `lookout check`.

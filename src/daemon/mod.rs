@@ -30,7 +30,7 @@ use crate::source::{spawn_capture, CaptureOptions, Frame, FrameSlot, FrameSource
 use lookout_vision::image_io::draw_boxes;
 pub use prepare::{build_pipeline, default_audio, prepare, PrepareError, Prepared};
 pub use reload::Loader;
-use reload::{Generation, Reload, ReloadOwner};
+use reload::{Reload, ReloadOwner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -112,10 +112,10 @@ impl Running {
     /// told about colour, the actions thread about new settings) before the reload is counted,
     /// logged and reported to systemd.
     fn swap(&mut self, reload: Reload, notifier: &Notifier, metrics: &Metrics) {
-        let generation = match reload {
+        let (settings, pipeline) = match reload {
             Reload::Begun => return notifier.reloading(),
             Reload::Refused => return notifier.ready(),
-            Reload::Model(role, Generation { pipeline, .. }) => {
+            Reload::Model(role, pipeline) => {
                 self.pipeline = pipeline;
                 self.keep_color.store(self.wants_color(), Ordering::Relaxed);
                 let model = match role {
@@ -126,9 +126,8 @@ impl Running {
                 log::info!("{} model replaced: now {now}", role.name());
                 return metrics.model_reload_ok();
             }
-            Reload::Settings(generation) => generation,
+            Reload::Settings { settings, pipeline } => (settings, pipeline),
         };
-        let Generation { settings, pipeline } = generation;
         let old = &self.settings;
         if settings.source != old.source {
             log::warn!("reload: [source] changes take effect after a restart");

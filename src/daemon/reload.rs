@@ -1,7 +1,7 @@
 //! The one owner of reload. A SIGHUP (read the configuration again) and a model file replaced
 //! on disk (`scp face.onnx pi:...`) both come to this thread, which checks everything off the
 //! frame loop with the same [`prepare`] as `lookout check` and hands the loop a whole
-//! [`Generation`]: the settings and the pipeline built from them, swapped in at one point. A
+//! whole new generation: the settings and the pipeline built from them, swapped in at one point. A
 //! failed reload hands over nothing, so what runs stays exactly as it was. The files watched
 //! are always the running settings' files: a SIGHUP that moves `face.model` moves the watch.
 
@@ -21,20 +21,14 @@ use crate::settings::{ModelRole, Settings};
 /// Reads the configuration again for a SIGHUP (with the command line's overrides applied).
 pub type Loader = Box<dyn Fn() -> Result<Settings, ConfigError> + Send>;
 
-/// Settings and the pipeline built from them: what the frame loop runs.
-pub struct Generation {
-    pub settings: Arc<Settings>,
-    pub pipeline: Pipeline,
-}
-
 /// What the reload thread tells the frame loop, in order.
 pub enum Reload {
     /// A SIGHUP is being handled (the loop tells systemd `RELOADING=1`).
     Begun,
-    /// New settings and models from a SIGHUP: swap everything.
-    Settings(Generation),
-    /// A model file changed: the same settings with the new model.
-    Model(ModelRole, Generation),
+    /// New settings and the pipeline built from them, from a SIGHUP: swap everything.
+    Settings { settings: Arc<Settings>, pipeline: Pipeline },
+    /// A model file changed: the running settings' pipeline with the new model.
+    Model(ModelRole, Pipeline),
     /// The SIGHUP's configuration or models were refused; nothing changes.
     Refused,
 }
@@ -113,7 +107,7 @@ impl ReloadOwner {
                 let settings = Arc::new(settings);
                 self.watched = watch(&settings, &pipeline);
                 self.settings = settings.clone();
-                self.reloads.send(Reload::Settings(Generation { settings, pipeline })).is_ok()
+                self.reloads.send(Reload::Settings { settings, pipeline }).is_ok()
             }
             Err(e) => {
                 log::error!("reload: {}; keeping the running configuration", chain(&e));
@@ -137,8 +131,7 @@ impl ReloadOwner {
         for role in changed {
             match build_pipeline(&self.settings) {
                 Ok(pipeline) => {
-                    let generation = Generation { settings: self.settings.clone(), pipeline };
-                    if self.reloads.send(Reload::Model(role, generation)).is_err() {
+                    if self.reloads.send(Reload::Model(role, pipeline)).is_err() {
                         return false;
                     }
                 }

@@ -164,12 +164,10 @@ impl Pipeline {
     /// Face boxes in full-frame pixels.
     pub fn detect(&mut self, gray: &GrayImage) -> Vec<Rect> {
         let width = gray.width as u32;
-        let Some(detect_width) = self.detect_width.map(NonZeroU32::get) else {
-            return self.detector.detect(gray, &self.params, self.threads);
+        let detect_width = match self.detect_width.map(NonZeroU32::get) {
+            Some(w) if width > w && gray.height > 0 => w,
+            _ => return self.detector.detect(gray, &self.params, self.threads),
         };
-        if width <= detect_width || gray.height == 0 {
-            return self.detector.detect(gray, &self.params, self.threads);
-        }
         let scale = detect_width as f64 / width as f64;
         let (dw, dh) =
             (detect_width as usize, ((gray.height as f64 * scale).round() as usize).max(1));
