@@ -12,6 +12,7 @@
 //!   ([`preprocess::InputSpec`], [`preprocess::Preprocessor`]).
 //! - [`model`]: ONNX models run by tract, with their metadata (task, labels, input) read from the
 //!   file ([`model::Model`]).
+//! - [`face`]: dlib's 5-point landmarks, aligned face chips and the dlib format reader.
 //! - [`ctc`]: decoding sequence models' output (greedy and prefix beam search).
 //! - [`scores`]: reading probability vectors (argmax, top-k).
 //! - [`errors`]: an error and its causes on one line, each once ([`errors::chain`]).
@@ -23,6 +24,7 @@
 pub mod cascade;
 pub mod ctc;
 pub mod errors;
+pub mod face;
 pub mod image_io;
 pub mod imgproc;
 pub mod model;
