@@ -22,12 +22,10 @@ use tract_onnx::pb;
 
 use crate::checkpoint::{self, CheckpointError, TrainState};
 use crate::nets::{Arch, Layer, Net, BN_EPS};
+use crate::onnx_graph::{float, int, ints, string, Dim, Graph};
 
 /// Largest difference allowed between tch's and an engine's output probabilities.
 pub const TOLERANCE: f32 = 1e-4;
-
-const OPSET: i64 = 13;
-const IR_VERSION: i64 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -37,8 +35,8 @@ pub enum ExportError {
     MissingWeight(String),
     #[error("torch: {0}")]
     Torch(#[from] tch::TchError),
-    #[error("{engine} disagrees with tch: largest difference {diff:e} on sample {sample} (allowed {TOLERANCE:e}); nothing was written")]
-    Mismatch { engine: &'static str, diff: f32, sample: usize },
+    #[error("{engine} disagrees with {reference}: largest difference {diff:e} on sample {sample} (allowed {TOLERANCE:e}); nothing was written")]
+    Mismatch { engine: &'static str, reference: &'static str, diff: f32, sample: usize },
     #[error("tract cannot load the exported model: {0}; nothing was written")]
     Tract(String),
     #[error("ONNX Runtime: {0}; nothing was written")]
@@ -65,7 +63,7 @@ pub fn model_onnx(
     weights: &[(String, Tensor)],
     meta: &ExportMeta,
 ) -> Result<pb::ModelProto, ExportError> {
-    let mut g = GraphBuilder { weights, nodes: Vec::new(), initializers: Vec::new(), next: 0 };
+    let mut g = GraphBuilder { weights, graph: Graph::default() };
     let mut x = "input".to_string();
     let mut sequence = false;
     for layer in &arch.layers {
@@ -132,45 +130,22 @@ pub fn model_onnx(
     }
     let input = &meta.input;
     let classes = meta.labels.len() as i64 + i64::from(sequence);
+    let mut graph = g.graph;
     let (task, width, output_dims) = if sequence {
-        let probs = g.node("Softmax", vec![x], vec![int("axis", 2)]);
-        g.nodes.push(pb::NodeProto {
-            input: vec![probs],
-            output: vec!["probs".into()],
-            name: "batch_first".into(),
-            op_type: "Transpose".into(),
-            attribute: vec![ints("perm", &[1, 0, 2])],
-            ..Default::default()
-        });
+        let probs = graph.node("Softmax", vec![x], vec![int("axis", 2)]);
+        graph.named_node("Transpose", vec![probs], vec![ints("perm", &[1, 0, 2])], "probs");
         ("ctc", Dim::Named("W"), vec![Dim::Named("N"), Dim::Named("T"), Dim::Fixed(classes)])
     } else {
-        g.nodes.push(pb::NodeProto {
-            input: vec![x],
-            output: vec!["probs".into()],
-            name: "softmax".into(),
-            op_type: "Softmax".into(),
-            attribute: vec![int("axis", 1)],
-            ..Default::default()
-        });
+        graph.named_node("Softmax", vec![x], vec![int("axis", 1)], "probs");
         ("classify", Dim::Fixed(input.width as i64), vec![Dim::Named("N"), Dim::Fixed(classes)])
     };
-    let graph = pb::GraphProto {
-        name: "lookout".into(),
-        node: g.nodes,
-        initializer: g.initializers,
-        input: vec![value_info(
-            "input",
-            &[
-                Dim::Named("N"),
-                Dim::Fixed(input.channels as i64),
-                Dim::Fixed(input.height as i64),
-                width,
-            ],
-        )],
-        output: vec![value_info("probs", &output_dims)],
-        ..Default::default()
-    };
-    let props = [
+    let input_dims = [
+        Dim::Named("N"),
+        Dim::Fixed(input.channels as i64),
+        Dim::Fixed(input.height as i64),
+        width,
+    ];
+    let props = vec![
         ("lookout.task", task.to_string()),
         ("lookout.labels", serde_json::to_string(&meta.labels).expect("labels serialise")),
         ("lookout.input", serde_json::to_string(&meta.input).expect("input spec serialises")),
@@ -178,25 +153,12 @@ pub fn model_onnx(
         ("lookout.metrics", meta.metrics.to_string()),
         ("lookout.created", meta.created.clone()),
     ];
-    Ok(pb::ModelProto {
-        ir_version: IR_VERSION,
-        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: OPSET }],
-        producer_name: "lookout-tools".into(),
-        producer_version: env!("CARGO_PKG_VERSION").into(),
-        graph: Some(graph),
-        metadata_props: props
-            .into_iter()
-            .map(|(key, value)| pb::StringStringEntryProto { key: key.into(), value })
-            .collect(),
-        ..Default::default()
-    })
+    Ok(graph.into_model(("input", &input_dims), ("probs", &output_dims), props))
 }
 
 struct GraphBuilder<'a> {
     weights: &'a [(String, Tensor)],
-    nodes: Vec<pb::NodeProto>,
-    initializers: Vec<pb::TensorProto>,
-    next: usize,
+    graph: Graph,
 }
 
 impl GraphBuilder<'_> {
@@ -211,7 +173,7 @@ impl GraphBuilder<'_> {
 
     /// Adds the named weight as an initializer (once) and returns its name.
     fn init(&mut self, name: &str) -> Result<String, ExportError> {
-        if !self.initializers.iter().any(|t| t.name == name) {
+        if !self.graph.has_initializer(name) {
             let tensor = self.weight(name)?;
             self.add_float(name, &tensor)?;
         }
@@ -257,108 +219,16 @@ impl GraphBuilder<'_> {
 
     fn add_float(&mut self, name: &str, tensor: &Tensor) -> Result<(), ExportError> {
         let data = Vec::<f32>::try_from(tensor.flatten(0, -1))?;
-        self.initializers.push(pb::TensorProto {
-            name: name.to_string(),
-            dims: tensor.size(),
-            data_type: pb::tensor_proto::DataType::Float as i32,
-            raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            ..Default::default()
-        });
+        self.graph.float_initializer(name, &tensor.size(), &data);
         Ok(())
     }
 
     fn constant_i64(&mut self, name: &str, values: &[i64]) -> String {
-        if !self.initializers.iter().any(|t| t.name == name) {
-            self.initializers.push(pb::TensorProto {
-                name: name.to_string(),
-                dims: vec![values.len() as i64],
-                data_type: pb::tensor_proto::DataType::Int64 as i32,
-                raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                ..Default::default()
-            });
-        }
-        name.to_string()
+        self.graph.constant_i64(name, values)
     }
 
     fn node(&mut self, op: &str, input: Vec<String>, attribute: Vec<pb::AttributeProto>) -> String {
-        let output = format!("{}_{}", op.to_ascii_lowercase(), self.next);
-        self.next += 1;
-        self.nodes.push(pb::NodeProto {
-            input,
-            output: vec![output.clone()],
-            name: output.clone(),
-            op_type: op.into(),
-            attribute,
-            ..Default::default()
-        });
-        output
-    }
-}
-
-fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Ints as i32,
-        ints: values.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn int(name: &str, value: i64) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Int as i32,
-        i: value,
-        ..Default::default()
-    }
-}
-
-fn string(name: &str, value: &str) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::String as i32,
-        s: value.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
-
-fn float(name: &str, value: f32) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Float as i32,
-        f: value,
-        ..Default::default()
-    }
-}
-
-enum Dim {
-    /// A dimension left open in the file (batch, width, time).
-    Named(&'static str),
-    Fixed(i64),
-}
-
-fn value_info(name: &str, dims: &[Dim]) -> pb::ValueInfoProto {
-    use pb::tensor_shape_proto::{dimension::Value, Dimension};
-    let dim = dims
-        .iter()
-        .map(|d| Dimension {
-            value: Some(match d {
-                Dim::Named(name) => Value::DimParam((*name).into()),
-                Dim::Fixed(v) => Value::DimValue(*v),
-            }),
-            ..Default::default()
-        })
-        .collect();
-    pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
+        self.graph.node(op, input, attribute)
     }
 }
 
@@ -389,23 +259,41 @@ pub fn verify(
     expected: &Tensor,
     ort_check: OrtCheck,
 ) -> Result<Verification, ExportError> {
-    let n = inputs.size()[0] as usize;
-    let per_sample = inputs.numel() / n.max(1);
     let flat_inputs = Vec::<f32>::try_from(inputs.to_kind(Kind::Float).flatten(0, -1))?;
     let flat_expected = Vec::<f32>::try_from(expected.to_kind(Kind::Float).flatten(0, -1))?;
-    let classes = flat_expected.len() / n.max(1);
+    verify_outputs(bytes, name, &inputs.size(), &flat_inputs, &flat_expected, "tch", ort_check)
+}
+
+/// Like [`verify`] for plain arrays: `inputs` holds `shape[0]` samples, `expected` the
+/// reference implementation's (named `reference` in errors) outputs for them, one after the
+/// other.
+pub fn verify_outputs(
+    bytes: &[u8],
+    name: &Path,
+    shape: &[i64],
+    inputs: &[f32],
+    expected: &[f32],
+    reference: &'static str,
+    ort_check: OrtCheck,
+) -> Result<Verification, ExportError> {
+    let n = shape.first().copied().unwrap_or(0).max(0) as usize;
+    let per_sample = inputs.len() / n.max(1);
+    let outputs = expected.len() / n.max(1);
+    let compare = |engine: &'static str, got: &[f32], i: usize| {
+        let diff = max_diff(got, &expected[i * outputs..(i + 1) * outputs]);
+        if diff > TOLERANCE || diff.is_nan() {
+            return Err(ExportError::Mismatch { engine, reference, diff, sample: i });
+        }
+        Ok(diff)
+    };
 
     let model = Model::from_bytes(bytes, name).map_err(|e| ExportError::Tract(e.to_string()))?;
     let mut tract_max_diff = 0f32;
     for i in 0..n {
         let got = model
-            .run(&flat_inputs[i * per_sample..(i + 1) * per_sample])
+            .run(&inputs[i * per_sample..(i + 1) * per_sample])
             .map_err(|e| ExportError::Tract(e.to_string()))?;
-        let diff = max_diff(&got, &flat_expected[i * classes..(i + 1) * classes]);
-        if diff > TOLERANCE || diff.is_nan() {
-            return Err(ExportError::Mismatch { engine: "tract", diff, sample: i });
-        }
-        tract_max_diff = tract_max_diff.max(diff);
+        tract_max_diff = tract_max_diff.max(compare("tract", &got, i)?);
     }
 
     let ort =
@@ -415,21 +303,11 @@ pub fn verify(
                 None => Err("skipped: ORT_DYLIB_PATH is not set (source scripts/libtorch-env.sh)"
                     .to_string()),
                 Some(lib) => {
-                    let got = run_ort(Path::new(&lib), bytes, inputs.size(), flat_inputs.clone())?;
+                    let got = run_ort(Path::new(&lib), bytes, shape.to_vec(), inputs.to_vec())?;
                     let mut worst = 0f32;
                     for i in 0..n {
-                        let diff = max_diff(
-                            &got[i * classes..(i + 1) * classes],
-                            &flat_expected[i * classes..(i + 1) * classes],
-                        );
-                        if diff > TOLERANCE || diff.is_nan() {
-                            return Err(ExportError::Mismatch {
-                                engine: "ONNX Runtime",
-                                diff,
-                                sample: i,
-                            });
-                        }
-                        worst = worst.max(diff);
+                        let sample = got.get(i * outputs..(i + 1) * outputs).unwrap_or_default();
+                        worst = worst.max(compare("ONNX Runtime", sample, i)?);
                     }
                     Ok(worst)
                 }

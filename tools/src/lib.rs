@@ -13,9 +13,11 @@
 
 pub mod checkpoint;
 pub mod dataset;
+pub mod dlib_import;
 pub mod eval;
 pub mod export;
 pub mod faces;
 pub mod nets;
+pub mod onnx_graph;
 pub mod plot;
 pub mod train;

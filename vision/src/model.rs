@@ -20,13 +20,28 @@ pub enum Task {
     Classify,
     /// `[batch, time, labels + 1]` per-step probabilities, the CTC blank at index 0.
     Ctc,
+    /// `[batch, dims]` face descriptors, compared by Euclidean distance ([`EmbeddingSpec`]).
+    Embed,
+}
+
+/// What an embedding model's descriptors mean: stored as JSON in `lookout.embedding`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingSpec {
+    /// Length of one descriptor.
+    pub dims: usize,
+    /// Two descriptors closer than this (Euclidean) are taken for the same person.
+    pub threshold: f32,
 }
 
 /// The metadata a lookout model carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelMeta {
     pub task: Task,
+    /// Class names; empty for embedding models.
     pub labels: Vec<String>,
+    /// Embedding models only.
+    pub embedding: Option<EmbeddingSpec>,
     pub input: InputSpec,
     pub trained_on: Option<String>,
     pub metrics: Option<serde_json::Value>,
@@ -196,6 +211,10 @@ impl Model {
                     decoded.iter().filter_map(|&i| labels.get(i)).map(String::as_str).collect();
                 Reading { text, confidence, alternatives: Vec::new() }
             }
+            // Not a text model: nothing to read (the runtime refuses one as a text model).
+            Task::Embed => {
+                Reading { text: String::new(), confidence: 0.0, alternatives: Vec::new() }
+            }
             Task::Classify => {
                 let alternatives = self.top_labels(probs, top_k.max(1));
                 let (text, p) = alternatives.first().cloned().unwrap_or_default();
@@ -213,20 +232,23 @@ fn concrete_output_shape(model: &TypedModel) -> Option<Vec<usize>> {
 
 fn check_output(meta: &ModelMeta, shape: &[usize], path: &Path) -> Result<(), ModelError> {
     let n = meta.labels.len();
+    let dims = meta.embedding.as_ref().map_or(0, |e| e.dims);
     let fits = match meta.task {
         Task::Classify => shape == [1, n],
         Task::Ctc => shape.len() == 3 && shape[0] == 1 && shape[2] == n + 1,
+        Task::Embed => shape == [1, dims],
     };
     if fits {
         return Ok(());
     }
-    let expected = match meta.task {
-        Task::Classify => format!("[1, {n}]"),
-        Task::Ctc => format!("[1, time, {}]", n + 1),
+    let reason = match meta.task {
+        Task::Classify => format!("{n} labels call for an output of [1, {n}]"),
+        Task::Ctc => format!("{n} labels call for an output of [1, time, {}]", n + 1),
+        Task::Embed => format!("descriptors of {dims} values call for an output of [1, {dims}]"),
     };
     Err(ModelError::Inconsistent {
         path: path.to_path_buf(),
-        reason: format!("{} labels call for an output of {expected}, the graph gives {shape:?}", n),
+        reason: format!("{reason}, the graph gives {shape:?}"),
     })
 }
 
@@ -244,18 +266,31 @@ fn read_meta(props: &[(&str, &str)], path: &Path) -> Result<ModelMeta, ModelErro
     let task = match need("lookout.task")? {
         "classify" => Task::Classify,
         "ctc" => Task::Ctc,
+        "embed" => Task::Embed,
         other => {
             return Err(bad(
                 "lookout.task",
-                format!("expected \"classify\" or \"ctc\", found {other:?}"),
+                format!("expected \"classify\", \"ctc\" or \"embed\", found {other:?}"),
             ))
         }
     };
-    let labels: Vec<String> = serde_json::from_str(need("lookout.labels")?)
-        .map_err(|e| bad("lookout.labels", format!("expected a JSON array of strings: {e}")))?;
-    if labels.is_empty() {
-        return Err(bad("lookout.labels", "expected at least one label".into()));
-    }
+    let (labels, embedding) = if task == Task::Embed {
+        let spec: EmbeddingSpec =
+            serde_json::from_str(need("lookout.embedding")?).map_err(|e| {
+                bad("lookout.embedding", format!("expected {{\"dims\": N, \"threshold\": T}}: {e}"))
+            })?;
+        if spec.dims == 0 || !(spec.threshold.is_finite() && spec.threshold > 0.0) {
+            return Err(bad("lookout.embedding", "dims and threshold must be positive".into()));
+        }
+        (Vec::new(), Some(spec))
+    } else {
+        let labels: Vec<String> = serde_json::from_str(need("lookout.labels")?)
+            .map_err(|e| bad("lookout.labels", format!("expected a JSON array of strings: {e}")))?;
+        if labels.is_empty() {
+            return Err(bad("lookout.labels", "expected at least one label".into()));
+        }
+        (labels, None)
+    };
     let input: InputSpec = serde_json::from_str(need("lookout.input")?)
         .map_err(|e| bad("lookout.input", format!("expected the input JSON object: {e}")))?;
     input.validate().map_err(|e| bad("lookout.input", e.to_string()))?;
@@ -269,6 +304,7 @@ fn read_meta(props: &[(&str, &str)], path: &Path) -> Result<ModelMeta, ModelErro
     Ok(ModelMeta {
         task,
         labels,
+        embedding,
         input,
         trained_on: get("lookout.trained_on").map(str::to_string),
         metrics,
