@@ -210,6 +210,21 @@ pub struct FaceConfig {
     pub track_iou: f64,
     /// A track not seen for this many frames is over (the visit ended).
     pub track_timeout_frames: u64,
+    /// The gallery of enrolled people (`lookout enroll`); when set, faces are identified by
+    /// their embeddings instead of classified by `model`.
+    pub gallery: PathBuf,
+    /// The face embedding model (task `embed`); empty: the shipped `face_embed.onnx`.
+    pub embed_model: PathBuf,
+    /// dlib's 5-point landmark model; empty: the shipped one.
+    pub landmarks: PathBuf,
+    /// Frames of each visit described before deciding who it is.
+    pub samples: usize,
+    /// Largest mean distance that still names a person; 0: the model's threshold (0.6).
+    pub max_distance: f32,
+    /// Unknown visitors kept for naming later (`lookout enroll --from-unknown ID`); 0: none.
+    pub unknown_keep: usize,
+    /// ... and at most this many MB of them.
+    pub unknown_max_mb: u64,
 }
 
 impl Default for FaceConfig {
@@ -223,6 +238,13 @@ impl Default for FaceConfig {
             vote_needed: 3,
             track_iou: 0.3,
             track_timeout_frames: 10,
+            gallery: PathBuf::new(),
+            embed_model: PathBuf::new(),
+            landmarks: PathBuf::new(),
+            samples: 3,
+            max_distance: 0.0,
+            unknown_keep: 50,
+            unknown_max_mb: 20,
         }
     }
 }
@@ -432,6 +454,9 @@ impl Config {
         }
         fix(&mut self.detect.cascade);
         fix(&mut self.face.model);
+        fix(&mut self.face.gallery);
+        fix(&mut self.face.embed_model);
+        fix(&mut self.face.landmarks);
         fix(&mut self.text.model);
         for action in &mut self.actions {
             fix(&mut action.sound);

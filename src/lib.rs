@@ -20,6 +20,7 @@
 pub mod actions;
 pub mod config;
 pub mod daemon;
+pub mod identity;
 pub mod logging;
 pub mod pipeline;
 pub mod service;

@@ -14,7 +14,36 @@ use std::time::Duration;
 use lookout_vision::cascade::Rect;
 
 use crate::actions::audio::Sound;
-use crate::config::{Config, ConfigError, OverlapPolicy, PixelFormat, SourceSpec};
+use crate::config::{Config, ConfigError, FaceConfig, OverlapPolicy, PixelFormat, SourceSpec};
+use crate::identity::unknown::UnknownStore;
+
+/// The shipped face embedding model and landmark model, found by [`shipped_model`].
+pub const EMBED_MODEL: &str = "face_embed.onnx";
+pub const LANDMARK_MODEL: &str = "shape_predictor_5_face_landmarks.dat";
+
+/// Where shipped models are looked for, in order: the Pi's writable model folder (a copy put
+/// there wins), the .deb's, and the source checkout this binary was built from.
+pub fn model_dirs() -> Vec<PathBuf> {
+    vec![
+        PathBuf::from("/var/lib/lookout/models"),
+        PathBuf::from("/usr/share/lookout/models"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
+    ]
+}
+
+/// The first of [`model_dirs`] holding `name`.
+pub fn shipped_model(name: &str) -> Option<PathBuf> {
+    model_dirs().into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// Why a shipped model was not found, for messages.
+pub fn not_shipped(name: &str) -> String {
+    let dirs: Vec<String> = model_dirs().iter().map(|d| d.display().to_string()).collect();
+    format!(
+        "the shipped {name} is in none of {} (install the .deb, or name the file)",
+        dirs.join(", ")
+    )
+}
 
 /// Everything `lookout run` needs from its configuration, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +113,21 @@ pub struct FaceSettings {
     /// Within (0, 1].
     pub track_iou: f64,
     pub track_timeout_frames: u64,
+    /// Gallery mode: faces are identified instead of classified.
+    pub identity: Option<IdentitySettings>,
+}
+
+/// `[face] gallery` and what identification needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentitySettings {
+    pub gallery: PathBuf,
+    pub embed_model: PathBuf,
+    pub landmarks: PathBuf,
+    pub samples: NonZeroUsize,
+    /// `None`: the embedding model's own threshold.
+    pub max_distance: Option<f32>,
+    /// `None`: unknown visitors are not kept.
+    pub unknown: Option<UnknownStore>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -211,7 +255,10 @@ impl Settings {
 
     /// The model files a reload watches, with what each is for.
     pub fn model_files(&self) -> Vec<(ModelRole, PathBuf)> {
-        let face = self.face.as_ref().map(|f| (ModelRole::Face, f.model.clone()));
+        let face = self.face.as_ref().map(|f| match &f.identity {
+            Some(identity) => (ModelRole::Gallery, identity.gallery.clone()),
+            None => (ModelRole::Face, f.model.clone()),
+        });
         let text = self.text.as_ref().map(|t| (ModelRole::Text, t.model.clone()));
         face.into_iter().chain(text).collect()
     }
@@ -222,6 +269,8 @@ impl Settings {
 pub enum ModelRole {
     Face,
     Text,
+    /// The gallery of enrolled people (gallery mode).
+    Gallery,
 }
 
 impl ModelRole {
@@ -229,6 +278,7 @@ impl ModelRole {
         match self {
             ModelRole::Face => "face",
             ModelRole::Text => "text",
+            ModelRole::Gallery => "gallery",
         }
     }
 }
@@ -366,6 +416,40 @@ impl Validator<'_> {
             vote_needed,
             track_iou: f.track_iou,
             track_timeout_frames: f.track_timeout_frames,
+            identity: self.identity(f)?,
+        }))
+    }
+
+    fn identity(&self, f: &FaceConfig) -> Result<Option<IdentitySettings>, ConfigError> {
+        let Some(gallery) = non_empty(&f.gallery) else { return Ok(None) };
+        let Some(samples) = NonZeroUsize::new(f.samples) else {
+            return self.bad("face.samples", "must be at least 1");
+        };
+        if !(f.max_distance.is_finite() && f.max_distance >= 0.0) {
+            return self.bad("face.max_distance", format!("{} is not a distance", f.max_distance));
+        }
+        let shipped = |configured: &Path, key: &'static str, name: &str| match non_empty(configured)
+        {
+            Some(path) => Ok(path),
+            None => match shipped_model(name) {
+                Some(path) => Ok(path),
+                None => self.bad(key, format!("is empty and {}", not_shipped(name))),
+            },
+        };
+        let embed_model = shipped(&f.embed_model, "face.embed_model", EMBED_MODEL)?;
+        let landmarks = shipped(&f.landmarks, "face.landmarks", LANDMARK_MODEL)?;
+        let unknown = (f.unknown_keep > 0).then(|| UnknownStore {
+            dir: UnknownStore::beside(&gallery),
+            max_count: f.unknown_keep,
+            max_bytes: f.unknown_max_mb.saturating_mul(1 << 20),
+        });
+        Ok(Some(IdentitySettings {
+            gallery,
+            embed_model,
+            landmarks,
+            samples,
+            max_distance: (f.max_distance > 0.0).then_some(f.max_distance),
+            unknown,
         }))
     }
 

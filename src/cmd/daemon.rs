@@ -72,6 +72,19 @@ impl ConfigArgs {
     /// command line are relative to the working directory, those in the file to the file's
     /// folder.
     fn load(&self, events: Option<&Path>) -> Result<Settings, ConfigError> {
+        self.load_edited(|raw| {
+            if let Some(events) = events {
+                raw.events.path = events.to_path_buf();
+            }
+        })
+    }
+
+    /// Like [`ConfigArgs::load`], with `edit` applied to the raw configuration before it is
+    /// validated (a command's own flags).
+    pub(super) fn load_edited(
+        &self,
+        edit: impl FnOnce(&mut Config),
+    ) -> Result<Settings, ConfigError> {
         let (mut raw, origin) = match &self.config {
             Some(path) => (Config::load(path)?, path.as_path()),
             None => (Config::default(), Path::new("built-in defaults")),
@@ -79,10 +92,13 @@ impl ConfigArgs {
         if let Some(source) = &self.source {
             raw.source.input = source.clone();
         }
-        if let Some(events) = events {
-            raw.events.path = events.to_path_buf();
-        }
+        edit(&mut raw);
         Settings::new(raw, origin)
+    }
+
+    /// Whether a frame source was given on the command line.
+    pub(super) fn has_source(&self) -> bool {
+        self.source.is_some()
     }
 }
 
@@ -187,54 +203,78 @@ pub fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let mut next = first_free_number(&dir)?;
 
+    eprintln!("capturing {} faces of {:?} into {}", args.count, args.label, dir.display());
+    let mut pre = Preprocessor::default();
+    let mut saved = 0;
+    let seen = one_face_frames(&settings, &mut pipeline, |frame, face| {
+        let crop = face_crop(&mut pre, &frame.rgb, face, args.size);
+        let path = dir.join(format!("{next:05}.png"));
+        lookout_vision::image_io::write_png(&crop, &path)?;
+        next += 1;
+        saved += 1;
+        eprint!("\r{saved}/{} saved", args.count);
+        Ok(saved < args.count)
+    })?;
+    eprintln!();
+    eprintln!(
+        "{saved} crops in {} ({} frames read, {} with more than one face skipped)",
+        dir.display(),
+        seen.frames,
+        seen.crowded
+    );
+    Ok(if saved < args.count { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// What [`one_face_frames`] went through.
+pub(super) struct Seen {
+    pub frames: u64,
+    pub crowded: u64,
+}
+
+/// Reads frames from the settings' source (in colour) and calls `each` with every frame that
+/// holds exactly one face (with two in view, whose face is whose cannot be told), until `each`
+/// returns false, the source ends, or Ctrl-C.
+pub(super) fn one_face_frames(
+    settings: &Settings,
+    pipeline: &mut lookout::pipeline::Pipeline,
+    mut each: impl FnMut(&lookout::source::Frame, lookout_vision::cascade::Rect) -> anyhow::Result<bool>,
+) -> anyhow::Result<Seen> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
         .context("installing signal handlers")?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
         .context("installing signal handlers")?;
     let slot = Arc::new(FrameSlot::new());
-    // The crops are saved in colour.
     let options = CaptureOptions::new(&settings.source, Arc::new(AtomicBool::new(true)));
     let source = source::from_settings(&settings.source);
-    eprintln!(
-        "capturing {} faces of {:?} from {} into {}",
-        args.count,
-        args.label,
-        source.describe(),
-        dir.display()
-    );
+    eprintln!("reading frames from {}", source.describe());
     spawn_capture(source, options, slot.clone(), Arc::new(Metrics::new()), stop.clone())?;
-    let mut pre = Preprocessor::default();
-    let (mut saved, mut frames, mut crowded) = (0, 0u64, 0u64);
-    while saved < args.count && !stop.load(Ordering::Relaxed) {
+    let mut seen = Seen { frames: 0, crowded: 0 };
+    let result = loop {
+        if stop.load(Ordering::Relaxed) {
+            break Ok(seen);
+        }
         let frame = match slot.take(Duration::from_millis(200)) {
             Taken::Frame(frame) => frame,
             Taken::Empty => continue,
-            Taken::Closed(source::slot::Closed::Failed(msg)) => bail!("{msg}"),
-            Taken::Closed(_) => break,
+            Taken::Closed(source::slot::Closed::Failed(msg)) => break Err(anyhow::anyhow!(msg)),
+            Taken::Closed(_) => break Ok(seen),
         };
-        frames += 1;
+        seen.frames += 1;
         let faces = pipeline.detect(&frame.gray);
-        // With two faces in view we could not tell whose face is whose: skip the frame.
         if faces.len() != 1 {
-            crowded += (faces.len() > 1) as u64;
+            seen.crowded += (faces.len() > 1) as u64;
             continue;
         }
-        let crop = face_crop(&mut pre, &frame.rgb, faces[0], args.size);
-        let path = dir.join(format!("{next:05}.png"));
-        lookout_vision::image_io::write_png(&crop, &path)?;
-        next += 1;
-        saved += 1;
-        eprint!("\r{saved}/{} saved ({frames} frames)", args.count);
-    }
+        match each(&frame, faces[0]) {
+            Ok(true) => {}
+            Ok(false) => break Ok(seen),
+            Err(e) => break Err(e),
+        }
+    };
     stop.store(true, Ordering::Relaxed);
     slot.close(source::slot::Closed::Stopped);
-    eprintln!();
-    eprintln!(
-        "{saved} crops in {} ({frames} frames read, {crowded} with more than one face skipped)",
-        dir.display()
-    );
-    Ok(if saved < args.count { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    result
 }
 
 /// Numbering continues after the crops already there, so a second session adds to the first.

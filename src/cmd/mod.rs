@@ -2,6 +2,7 @@
 
 mod daemon;
 mod detect;
+mod faces;
 mod models;
 
 use std::process::ExitCode;
@@ -27,6 +28,11 @@ enum Command {
     Check(daemon::CheckArgs),
     /// Enrolment: save square face crops from the camera (or a replay) for training.
     Capture(daemon::CaptureArgs),
+    /// Enrol people in a gallery from photos, the camera or a kept unknown visitor; list or
+    /// remove them. The daemon identifies them with `[face] gallery = "FILE"`.
+    Enroll(faces::EnrollArgs),
+    /// Who is in each photo: every face with the closest enrolled name (or "unknown").
+    Identify(faces::IdentifyArgs),
     /// Detect faces (or whatever the cascade finds) in image files.
     Detect(detect::DetectArgs),
     /// Run a classifier (e.g. models/face.onnx) on image files: top labels with probabilities.
@@ -41,6 +47,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => daemon::run(args),
         Command::Check(args) => daemon::check(args),
         Command::Capture(args) => daemon::capture(args),
+        Command::Enroll(args) => faces::enroll(args),
+        Command::Identify(args) => faces::identify(args),
         Command::Detect(args) => detect::run(args),
         Command::Classify(args) => models::classify(args),
         Command::Recognize(args) => models::recognize(args),

@@ -118,11 +118,12 @@ impl Running {
             Reload::Model(role, pipeline) => {
                 self.pipeline = pipeline;
                 self.keep_color.store(self.wants_color(), Ordering::Relaxed);
-                let model = match role {
-                    ModelRole::Face => self.pipeline.face_model(),
-                    ModelRole::Text => self.pipeline.text_model(),
+                let now = match role {
+                    ModelRole::Face | ModelRole::Gallery => self.pipeline.describe_face(),
+                    ModelRole::Text => {
+                        self.pipeline.text_model().map(|m| m.describe()).unwrap_or_default()
+                    }
                 };
-                let now = model.map(|m| m.describe()).unwrap_or_default();
                 log::info!("{} model replaced: now {now}", role.name());
                 return metrics.model_reload_ok();
             }
@@ -220,11 +221,15 @@ pub fn run(
             Taken::Empty => continue,
             Taken::Closed(Closed::Ended) if options.exit_at_end => {
                 log::info!("replay finished");
+                let last = running.pipeline.finish(FINISH_WAIT);
+                deliver(last.decisions, "end", None, &running, &metrics, &mut summary);
                 break Ok(());
             }
             Taken::Closed(Closed::Failed(msg)) => break Err(DaemonError::Source(msg)),
             Taken::Closed(_) => {
                 if !idle_logged {
+                    let last = running.pipeline.finish(FINISH_WAIT);
+                    deliver(last.decisions, "end", None, &running, &metrics, &mut summary);
                     log::info!(
                         "no more frames; waiting for a stop signal (--exit-at-end stops here)"
                     );
@@ -271,18 +276,7 @@ pub fn run(
             http_state.set_snapshot(image.clone());
             last_http_frame = Some(Instant::now());
         }
-        for decision in outcome.decisions {
-            summary.decisions += 1;
-            let kind = if decision.kind == crate::pipeline::Kind::Face { "face" } else { "text" };
-            metrics.decision(kind, &decision.label);
-            metrics.set_last_decision(format!("{kind} {} at frame {}", decision.label, frame.id()));
-            running.actions.submit(Job {
-                decision,
-                frame: frame.id(),
-                time: SystemTime::now(),
-                annotated: annotated.clone(),
-            });
-        }
+        deliver(outcome.decisions, &frame.id(), annotated, &running, &metrics, &mut summary);
         if last_status.elapsed() >= Duration::from_secs(5) {
             notifier.status(&metrics.snapshot().status_line());
             last_status = Instant::now();
@@ -307,6 +301,32 @@ pub fn run(
     result.map(|()| summary)
 }
 
+/// How long the end of a replay waits for the descriptors still being computed.
+const FINISH_WAIT: Duration = Duration::from_secs(5);
+
+/// Hands decisions to the actions thread and counts them.
+fn deliver(
+    decisions: Vec<crate::pipeline::Decision>,
+    frame: &str,
+    annotated: Option<Arc<image::RgbImage>>,
+    running: &Running,
+    metrics: &Metrics,
+    summary: &mut Summary,
+) {
+    for decision in decisions {
+        summary.decisions += 1;
+        let kind = if decision.kind == crate::pipeline::Kind::Face { "face" } else { "text" };
+        metrics.decision(kind, &decision.label);
+        metrics.set_last_decision(format!("{kind} {} at frame {frame}", decision.label));
+        running.actions.submit(Job {
+            decision,
+            frame: frame.to_string(),
+            time: SystemTime::now(),
+            annotated: annotated.clone(),
+        });
+    }
+}
+
 fn apply_reloads(
     reloads: &Receiver<Reload>,
     running: &mut Running,
@@ -318,10 +338,11 @@ fn apply_reloads(
     }
 }
 
-/// The frame with faces (green for the first label, "me"; red otherwise) and the text region.
+/// The frame with faces (green for someone known: the classifier's "me" or an enrolled name;
+/// red otherwise) and the text region.
 fn annotate(frame: &Frame, outcome: &Outcome) -> image::RgbImage {
     let mut image = (*frame.color()).clone();
-    let (mine, others): (Vec<_>, Vec<_>) = outcome.faces.iter().partition(|f| f.label == "me");
+    let (mine, others): (Vec<_>, Vec<_>) = outcome.faces.iter().partition(|f| f.known);
     draw_boxes(&mut image, &mine.iter().map(|f| f.rect).collect::<Vec<_>>(), [0, 200, 0]);
     draw_boxes(&mut image, &others.iter().map(|f| f.rect).collect::<Vec<_>>(), [220, 0, 0]);
     for d in outcome.decisions.iter().filter(|d| d.kind == crate::pipeline::Kind::Text) {

@@ -5,7 +5,7 @@
 
 use crate::actions::audio::{AudioError, AudioOptions, AudioSink, Overlap, RodioSink, SoundInfo};
 use crate::config::{OverlapPolicy, SourceSpec};
-use crate::pipeline::models::{load_face, load_text, LoadError, Loaded};
+use crate::pipeline::models::{load_face_models, load_text, LoadError, Loaded};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::settings::{ActionSettings, AudioSettings, Settings};
 use crate::source::{replay, SourceError};
@@ -43,11 +43,22 @@ pub struct Prepared {
 /// Loads the models and checks every file the settings name.
 pub fn prepare(settings: &Settings) -> Result<Prepared, PrepareError> {
     let pipeline = build_pipeline(settings)?;
-    // With a text model on, actions may answer texts, which no list can hold.
-    let labels = match (pipeline.face_model(), &settings.text) {
-        (Some(face), None) => face.model.meta.labels.clone(),
+    // With a text model on, actions may answer texts, which no list can hold. In gallery mode
+    // an action may name someone not enrolled yet (or removed): said, not refused.
+    let labels = match (pipeline.identity(), &settings.text) {
+        (None, None) => pipeline.face_labels(),
         _ => Vec::new(),
     };
+    if pipeline.identity().is_some() {
+        let known = pipeline.face_labels();
+        for action in settings.actions.iter().filter(|a| !known.contains(&a.on)) {
+            log::warn!(
+                "[[action]] on = {:?} names nobody in the gallery ({}); it runs once they are enrolled",
+                action.on,
+                known.join(", ")
+            );
+        }
+    }
     let mut sounds = Vec::new();
     for action in &settings.actions {
         let info = action
@@ -70,19 +81,15 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, PrepareError> {
 
 /// Loads the models the settings name and builds the pipeline around them.
 pub fn build_pipeline(settings: &Settings) -> Result<Pipeline, PrepareError> {
-    let face = settings.face.as_ref().map(load_face).transpose()?;
+    let face = settings.face.as_ref().map(load_face_models).transpose()?;
     let text = settings.text.as_ref().map(load_text).transpose()?;
     Ok(Pipeline::new(settings, face, text)?)
 }
 
 /// The models a pipeline runs, for log lines.
 pub fn describe_models(pipeline: &Pipeline) -> String {
-    let describe = |m: Option<&Loaded>| m.map(Loaded::describe).unwrap_or_else(|| "off".into());
-    format!(
-        "face model {}; text {}",
-        describe(pipeline.face_model()),
-        describe(pipeline.text_model())
-    )
+    let text = pipeline.text_model().map(Loaded::describe).unwrap_or_else(|| "off".into());
+    format!("{}; text {text}", pipeline.describe_face())
 }
 
 /// The real speaker for `[audio]`; with audio off, one that never opens a device.

@@ -154,6 +154,7 @@ fn watch(settings: &Settings, pipeline: &Pipeline) -> Vec<Watched> {
     let loaded_from = |role| match role {
         ModelRole::Face => pipeline.face_model().and_then(|l| l.path.clone()),
         ModelRole::Text => pipeline.text_model().and_then(|l| l.path.clone()),
+        ModelRole::Gallery => pipeline.identity().map(|i| i.settings.gallery.clone()),
     };
     settings
         .model_files()

@@ -18,7 +18,9 @@ use lookout_vision::imgproc::{resize_bilinear_exact, GrayImage, ResizeScratch};
 use lookout_vision::model::{ModelError, Reading, Task};
 use lookout_vision::preprocess::{Pixels, Preprocessor};
 
-pub use models::{LoadError, Loaded};
+use crate::identity::tracks::{IdentifyOptions, IdentifyStage};
+use crate::identity::worker::Worker;
+pub use models::{FaceModels, IdentityModels, LoadError, Loaded};
 use text::Stability;
 use tracker::{Observation, Tracker, TrackerOptions};
 
@@ -46,6 +48,14 @@ pub struct Decision {
     pub alternatives: Vec<(String, f32)>,
     /// Which model decided (sha256 of the ONNX file).
     pub model_sha256: String,
+    /// Gallery mode: the mean embedding distance to the named person (to the closest enrolled
+    /// person for `unknown`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance: Option<f32>,
+    /// Gallery mode, `unknown`: the id its chip was kept under, for
+    /// `lookout enroll --from-unknown ID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_id: Option<String>,
 }
 
 /// A face in this frame, classified and tracked.
@@ -55,6 +65,8 @@ pub struct SeenFace {
     pub label: String,
     pub confidence: f32,
     pub track: u64,
+    /// Someone the owner knows: the classifier's first label ("me"), or an enrolled name.
+    pub known: bool,
 }
 
 #[derive(Debug, Default)]
@@ -72,11 +84,13 @@ pub enum PipelineError {
     Cascade(#[from] cascade::CascadeError),
     #[error(transparent)]
     Model(#[from] LoadError),
+    #[error("cannot start the embedding thread")]
+    Thread(#[source] std::io::Error),
 }
 
-struct FaceStage {
-    loaded: Loaded,
-    tracker: Tracker,
+enum FaceStage {
+    Classify { loaded: Loaded, tracker: Tracker },
+    Identify { models: IdentityModels, stage: IdentifyStage },
 }
 
 struct TextStage {
@@ -105,21 +119,42 @@ impl Pipeline {
     /// builds a new pipeline for every change, so tracks and text readings start over with it.
     pub fn new(
         settings: &Settings,
-        face: Option<Loaded>,
+        face: Option<FaceModels>,
         text: Option<Loaded>,
     ) -> Result<Pipeline, PipelineError> {
         let d = &settings.detect;
         let cascade = cascade::load_or_default(d.cascade.as_deref())?;
-        let face = settings.face.as_ref().zip(face).map(|(f, loaded)| FaceStage {
-            loaded,
-            tracker: Tracker::new(TrackerOptions {
-                iou: f.track_iou,
-                min_confidence: f.min_confidence,
-                window: f.vote_window.get(),
-                needed: f.vote_needed.get(),
-                timeout_frames: f.track_timeout_frames,
-            }),
-        });
+        let face = match settings.face.as_ref().zip(face) {
+            None => None,
+            Some((f, models)) => {
+                let tracker = TrackerOptions {
+                    iou: f.track_iou,
+                    min_confidence: f.min_confidence,
+                    window: f.vote_window.get(),
+                    needed: f.vote_needed.get(),
+                    timeout_frames: f.track_timeout_frames,
+                };
+                Some(match models {
+                    FaceModels::Classifier(loaded) => {
+                        FaceStage::Classify { loaded, tracker: Tracker::new(tracker) }
+                    }
+                    FaceModels::Identity(models) => {
+                        let options = IdentifyOptions {
+                            tracker,
+                            samples: models.settings.samples.get(),
+                            threshold: models.threshold(),
+                            unknown: models.settings.unknown.clone(),
+                        };
+                        let worker = Worker::spawn(models.embedder.clone())
+                            .map_err(PipelineError::Thread)?;
+                        let sha = models.embedder.model().sha256.clone();
+                        let stage =
+                            IdentifyStage::new(options, models.gallery.clone(), sha, worker);
+                        FaceStage::Identify { models, stage }
+                    }
+                })
+            }
+        };
         let text = settings.text.as_ref().zip(text).map(|(t, loaded)| TextStage {
             loaded,
             settings: t.clone(),
@@ -145,8 +180,45 @@ impl Pipeline {
         })
     }
 
+    /// The face classifier (not in gallery mode).
     pub fn face_model(&self) -> Option<&Loaded> {
-        self.face.as_ref().map(|s| &s.loaded)
+        match &self.face {
+            Some(FaceStage::Classify { loaded, .. }) => Some(loaded),
+            _ => None,
+        }
+    }
+
+    /// Gallery mode's models and gallery.
+    pub fn identity(&self) -> Option<&IdentityModels> {
+        match &self.face {
+            Some(FaceStage::Identify { models, .. }) => Some(models),
+            _ => None,
+        }
+    }
+
+    /// The labels the face stage can decide: the classifier's, or every enrolled name and
+    /// `unknown`.
+    pub fn face_labels(&self) -> Vec<String> {
+        match &self.face {
+            Some(FaceStage::Classify { loaded, .. }) => loaded.model.meta.labels.clone(),
+            Some(FaceStage::Identify { models, .. }) => models
+                .gallery
+                .people
+                .iter()
+                .map(|p| p.name.clone())
+                .chain([crate::identity::gallery::UNKNOWN.to_string()])
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The face stage for log lines.
+    pub fn describe_face(&self) -> String {
+        match &self.face {
+            Some(FaceStage::Classify { loaded, .. }) => format!("face model {}", loaded.describe()),
+            Some(FaceStage::Identify { models, .. }) => models.describe(),
+            None => "face off".into(),
+        }
     }
 
     pub fn text_model(&self) -> Option<&Loaded> {
@@ -155,10 +227,11 @@ impl Pipeline {
 
     /// Whether any model reads colour.
     pub fn needs_color(&self) -> bool {
-        [self.face_model(), self.text_model()]
-            .into_iter()
-            .flatten()
-            .any(|l| l.model.meta.input.channels == 3)
+        self.identity().is_some()
+            || [self.face_model(), self.text_model()]
+                .into_iter()
+                .flatten()
+                .any(|l| l.model.meta.input.channels == 3)
     }
 
     /// Face boxes in full-frame pixels.
@@ -203,10 +276,46 @@ impl Pipeline {
         let mut outcome = Outcome::default();
         if self.face.is_some() {
             let boxes = self.detect(&frame.gray);
-            self.classify_faces(frame, &boxes, &mut outcome)?;
+            if matches!(self.face, Some(FaceStage::Identify { .. })) {
+                self.identify_faces(frame, &boxes, &mut outcome);
+            } else {
+                self.classify_faces(frame, &boxes, &mut outcome)?;
+            }
         }
         self.read_text(frame, &mut outcome)?;
         Ok(outcome)
+    }
+
+    /// The end of the stream: gallery mode waits (up to `limit`) for the descriptors it asked
+    /// for and decides the visits it has samples of. Nothing to do for the classifier.
+    pub fn finish(&mut self, limit: Duration) -> Outcome {
+        let mut outcome = Outcome::default();
+        if let Some(FaceStage::Identify { models, stage }) = &mut self.face {
+            let (identified, took) = stage.finish(limit);
+            outcome.inference = took;
+            let sha = &models.embedder.model().sha256;
+            outcome.decisions = identified.into_iter().map(|i| identity_decision(i, sha)).collect();
+        }
+        outcome
+    }
+
+    fn identify_faces(&mut self, frame: &Frame, boxes: &[Rect], outcome: &mut Outcome) {
+        let Some(FaceStage::Identify { models, stage }) = &mut self.face else { return };
+        let (seen, identified, took) = stage.observe(&frame.rgb, boxes);
+        outcome.inference = took;
+        for face in seen {
+            let known =
+                face.name.as_deref().is_some_and(|n| n != crate::identity::gallery::UNKNOWN);
+            outcome.faces.push(SeenFace {
+                rect: face.rect,
+                label: face.name.unwrap_or_else(|| "?".into()),
+                confidence: 0.0,
+                track: face.track,
+                known,
+            });
+        }
+        let sha = &models.embedder.model().sha256;
+        outcome.decisions.extend(identified.into_iter().map(|i| identity_decision(i, sha)));
     }
 
     fn classify_faces(
@@ -215,8 +324,8 @@ impl Pipeline {
         boxes: &[Rect],
         outcome: &mut Outcome,
     ) -> Result<(), ModelError> {
-        let Some(stage) = &mut self.face else { return Ok(()) };
-        let model = stage.loaded.model.clone();
+        let Some(FaceStage::Classify { loaded, tracker }) = &mut self.face else { return Ok(()) };
+        let model = loaded.model.clone();
         let mut observations = Vec::with_capacity(boxes.len());
         for rect in boxes {
             let started = Instant::now();
@@ -235,7 +344,7 @@ impl Pipeline {
                 confidence: probs.get(label).copied().unwrap_or(0.0),
             });
         }
-        let (tracks, votes) = stage.tracker.update(&observations);
+        let (tracks, votes) = tracker.update(&observations);
         let labels = &model.meta.labels;
         let name = |i: usize| labels.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
         for (obs, track) in observations.iter().zip(tracks) {
@@ -244,6 +353,7 @@ impl Pipeline {
                 label: name(obs.label),
                 confidence: obs.confidence,
                 track,
+                known: obs.label == 0,
             });
         }
         for vote in votes {
@@ -255,6 +365,8 @@ impl Pipeline {
                 track: Some(vote.track),
                 alternatives: Vec::new(),
                 model_sha256: model.sha256.clone(),
+                distance: None,
+                unknown_id: None,
             });
         }
         Ok(())
@@ -298,11 +410,29 @@ impl Pipeline {
                     track: None,
                     alternatives: r.alternatives.clone(),
                     model_sha256: model.sha256.clone(),
+                    distance: None,
+                    unknown_id: None,
                 });
             }
         }
         outcome.text = reading;
         Ok(())
+    }
+}
+
+/// A visit's identity as a decision. Confidence is 1 − distance (clamped to [0, 1]): higher
+/// is closer, as for the classifier; the distance itself travels along.
+fn identity_decision(i: crate::identity::tracks::Identified, model_sha256: &str) -> Decision {
+    Decision {
+        kind: Kind::Face,
+        label: i.name,
+        confidence: i.distance.map_or(0.0, |d| (1.0 - d).clamp(0.0, 1.0)),
+        rect: rect_array(i.rect),
+        track: Some(i.track),
+        alternatives: Vec::new(),
+        model_sha256: model_sha256.to_string(),
+        distance: i.distance,
+        unknown_id: i.unknown_id,
     }
 }
 

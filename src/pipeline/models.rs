@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::settings::{FaceSettings, TextSettings};
+use crate::identity::gallery::{Gallery, GalleryError};
+use crate::settings::{FaceSettings, IdentitySettings, TextSettings};
+use lookout_vision::face::embed::{EmbedError, FaceEmbedder};
 use lookout_vision::model::{Model, ModelError, Task};
 
 /// The shipped face classifier, so `lookout run` works before any model is copied over.
@@ -18,6 +20,63 @@ pub enum LoadError {
     WrongTask { path: PathBuf, role: &'static str, found: Task, wanted: Task },
     #[error("{path}: has no labels")]
     NoLabels { path: PathBuf },
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Gallery(#[from] GalleryError),
+}
+
+/// What the face stage runs: the classifier, or (gallery mode) the embedding model with the
+/// gallery it compares against.
+#[derive(Debug, Clone)]
+pub enum FaceModels {
+    Classifier(Loaded),
+    Identity(IdentityModels),
+}
+
+/// Gallery mode's files, loaded and checked against each other.
+#[derive(Debug, Clone)]
+pub struct IdentityModels {
+    pub embedder: FaceEmbedder,
+    pub gallery: Arc<Gallery>,
+    pub settings: IdentitySettings,
+}
+
+impl IdentityModels {
+    /// Distances at or under this name a person.
+    pub fn threshold(&self) -> f32 {
+        self.settings.max_distance.unwrap_or(self.embedder.threshold())
+    }
+
+    pub fn describe(&self) -> String {
+        let names: Vec<&str> = self.gallery.people.iter().map(|p| p.name.as_str()).collect();
+        format!(
+            "gallery {} ({} people: {}), embedding {} (sha256 {}…), threshold {}",
+            self.settings.gallery.display(),
+            names.len(),
+            if names.is_empty() { "none".to_string() } else { names.join(", ") },
+            self.settings.embed_model.display(),
+            &self.embedder.model().sha256[..12],
+            self.threshold()
+        )
+    }
+}
+
+/// The face stage's models: gallery mode when `[face] gallery` is set, else the classifier.
+pub fn load_face_models(config: &FaceSettings) -> Result<FaceModels, LoadError> {
+    match &config.identity {
+        Some(identity) => Ok(FaceModels::Identity(load_identity(identity)?)),
+        None => Ok(FaceModels::Classifier(load_face(config)?)),
+    }
+}
+
+/// The embedding and landmark models and the gallery, which must be made with that model.
+pub fn load_identity(settings: &IdentitySettings) -> Result<IdentityModels, LoadError> {
+    let embedder = FaceEmbedder::load(&settings.landmarks, &settings.embed_model)?;
+    let model = embedder.model();
+    let dims = model.meta.embedding.as_ref().map_or(0, |e| e.dims);
+    let gallery = Gallery::load(&settings.gallery, &model.sha256, dims)?;
+    Ok(IdentityModels { embedder, gallery: Arc::new(gallery), settings: settings.clone() })
 }
 
 /// A model and where it came from.

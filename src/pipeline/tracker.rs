@@ -130,6 +130,11 @@ impl Tracker {
     pub fn live_tracks(&self) -> usize {
         self.tracks.len()
     }
+
+    /// Whether track `id` is still alive (seen within the timeout).
+    pub fn is_live(&self, id: u64) -> bool {
+        self.tracks.iter().any(|t| t.id == id)
+    }
 }
 
 /// The label with at least `needed` sure votes, and their mean confidence.

@@ -40,7 +40,7 @@ pub fn load_or_default(path: Option<&std::path::Path>) -> Result<Cascade, Cascad
 }
 
 /// A detection in image pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Rect {
     pub x: i32,
     pub y: i32,

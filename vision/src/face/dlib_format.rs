@@ -44,6 +44,11 @@ impl<'a> Reader<'a> {
         self.offset
     }
 
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.bytes.len() - self.offset
+    }
+
     /// Whether the whole stream has been read.
     pub fn at_end(&self) -> bool {
         self.offset == self.bytes.len()
@@ -76,8 +81,10 @@ impl<'a> Reader<'a> {
         }
         let magnitude =
             self.take(len, what)?.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        let magnitude = i64::try_from(magnitude).map_err(|_| {
-            FormatError::Invalid { offset: start, what, reason: "integer too large".into() }
+        let magnitude = i64::try_from(magnitude).map_err(|_| FormatError::Invalid {
+            offset: start,
+            what,
+            reason: "integer too large".into(),
         })?;
         Ok(if control & 0x80 != 0 { -magnitude } else { magnitude })
     }
@@ -172,7 +179,11 @@ impl<'a> Reader<'a> {
     }
 
     /// A string that must be one of `names` (a layer's or object's tag); returns which.
-    pub fn tag(&mut self, names: &[&'static str], what: &'static str) -> Result<&'static str, FormatError> {
+    pub fn tag(
+        &mut self,
+        names: &[&'static str],
+        what: &'static str,
+    ) -> Result<&'static str, FormatError> {
         let start = self.offset;
         let found = self.string(what)?;
         names.iter().copied().find(|n| *n == found).ok_or_else(|| FormatError::Invalid {
@@ -185,14 +196,32 @@ impl<'a> Reader<'a> {
     /// A `matrix<float,0,1>` (or any matrix of floats): dimensions stored negated, then the
     /// elements row by row. Returns (rows, cols, values).
     pub fn matrix(&mut self, what: &'static str) -> Result<(usize, usize, Vec<f32>), FormatError> {
+        let mut values = Vec::new();
+        let (rows, cols) = self.matrix_into(what, &mut values)?;
+        Ok((rows, cols, values))
+    }
+
+    /// Like [`Reader::matrix`], appending the elements to `out` (one allocation for thousands
+    /// of small matrices, such as a shape predictor's leaves). Returns (rows, cols).
+    pub fn matrix_into(
+        &mut self,
+        what: &'static str,
+        out: &mut Vec<f32>,
+    ) -> Result<(usize, usize), FormatError> {
         let start = self.offset;
         let rows = self.int(what)?.unsigned_abs();
         let cols = self.int(what)?.unsigned_abs();
         let count = rows.checked_mul(cols).filter(|&n| n <= MAX_ELEMENTS).ok_or_else(|| {
-            FormatError::Invalid { offset: start, what, reason: format!("{rows}x{cols} matrix is too large") }
+            FormatError::Invalid {
+                offset: start,
+                what,
+                reason: format!("{rows}x{cols} matrix is too large"),
+            }
         })?;
-        let values = (0..count).map(|_| self.float32(what)).collect::<Result<Vec<_>, _>>()?;
-        Ok((rows as usize, cols as usize, values))
+        for _ in 0..count {
+            out.push(self.float32(what)?);
+        }
+        Ok((rows as usize, cols as usize))
     }
 
     /// A `resizable_tensor` (version 2: dims, then raw little-endian `f32`).
@@ -236,7 +265,8 @@ mod tests {
 
     #[test]
     fn integers_are_sign_magnitude_little_endian() {
-        let mut r = Reader::new(&[0x81, 0x0A, 0x01, 0x02, 0x01, 0x96, 0x02, 0x2C, 0x01, 0x01, 0x00]);
+        let mut r =
+            Reader::new(&[0x81, 0x0A, 0x01, 0x02, 0x01, 0x96, 0x02, 0x2C, 0x01, 0x01, 0x00]);
         assert_eq!(r.int("a").unwrap(), -10);
         assert_eq!(r.int("b").unwrap(), 2);
         assert_eq!(r.int("c").unwrap(), 150);

@@ -1,0 +1,256 @@
+//! One decision per visit from a few good frames: every face track asks the embedding thread
+//! for descriptors of up to `samples` frames (spaced out, frontal ones kept), then decides once
+//! from all of them: for each enrolled person, the mean of that person's distances over the
+//! samples; the closest person within the threshold, else `unknown`. A mean over several
+//! frames is steadier than any one frame, and a stranger who resembles someone in one frame
+//! rarely does in three.
+//!
+//! The frame loop's cost does not grow with the time a person stands there: once a track has
+//! its samples (or has been decided), it costs a tracker update and nothing else.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use image::RgbImage;
+use lookout_vision::cascade::Rect;
+use lookout_vision::face::embed::FaceSample;
+
+use super::gallery::{Gallery, UNKNOWN};
+use super::unknown::{new_id, UnknownStore, UnknownVisitor};
+use super::worker::{Described, Worker};
+use crate::pipeline::tracker::{Observation, Tracker, TrackerOptions};
+
+/// A descriptor of a face turned further than this from the camera is not used.
+const MIN_FRONTAL: f32 = 0.35;
+/// Frames between two samples of one track, so the samples differ.
+const SAMPLE_GAP: u64 = 2;
+/// Requests per track at most (some samples are turned away, some frames are not sharp).
+const MAX_ATTEMPTS_PER_SAMPLE: usize = 3;
+
+#[derive(Debug, Clone)]
+pub struct IdentifyOptions {
+    pub tracker: TrackerOptions,
+    /// Frames described per visit before deciding.
+    pub samples: usize,
+    /// Distances at or under this are a match.
+    pub threshold: f32,
+    /// Where unknown visitors' chips go; `None`: not kept.
+    pub unknown: Option<UnknownStore>,
+}
+
+/// A track's identity, decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identified {
+    pub track: u64,
+    /// An enrolled name or [`UNKNOWN`].
+    pub name: String,
+    /// The mean distance to the named person (to the closest person for `unknown`; `None`
+    /// when nobody is enrolled).
+    pub distance: Option<f32>,
+    pub rect: Rect,
+    /// For `unknown`: the id under which the chip was kept.
+    pub unknown_id: Option<String>,
+}
+
+/// A face in this frame with its track and what is known of it so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedFace {
+    pub rect: Rect,
+    pub track: u64,
+    /// The decided name, or `None` while samples are being taken.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct TrackState {
+    rect: Rect,
+    requested: usize,
+    answered: usize,
+    last_request: Option<u64>,
+    samples: Vec<FaceSample>,
+    decision: Option<String>,
+}
+
+impl TrackState {
+    fn pending(&self) -> usize {
+        self.requested - self.answered
+    }
+}
+
+pub struct IdentifyStage {
+    options: IdentifyOptions,
+    gallery: Arc<Gallery>,
+    model_sha256: String,
+    tracker: Tracker,
+    worker: Worker,
+    tracks: HashMap<u64, TrackState>,
+    frame: u64,
+}
+
+impl IdentifyStage {
+    pub fn new(
+        options: IdentifyOptions,
+        gallery: Arc<Gallery>,
+        model_sha256: String,
+        worker: Worker,
+    ) -> IdentifyStage {
+        IdentifyStage {
+            tracker: Tracker::new(options.tracker),
+            options,
+            gallery,
+            model_sha256,
+            worker,
+            tracks: HashMap::new(),
+            frame: 0,
+        }
+    }
+
+    pub fn gallery(&self) -> &Gallery {
+        &self.gallery
+    }
+
+    /// One frame's faces: tracks them, asks for samples where a track needs one, and returns
+    /// the faces with what is known of them, the decisions made now and the embedding times
+    /// that came back.
+    pub fn observe(
+        &mut self,
+        frame: &Arc<RgbImage>,
+        faces: &[Rect],
+    ) -> (Vec<TrackedFace>, Vec<Identified>, Vec<Duration>) {
+        self.frame += 1;
+        // The tracker only associates boxes here; its votes are the classifier's business.
+        let observations: Vec<Observation> =
+            faces.iter().map(|&rect| Observation { rect, label: 0, confidence: 1.0 }).collect();
+        let (ids, _) = self.tracker.update(&observations);
+        let max_requests = self.options.samples * MAX_ATTEMPTS_PER_SAMPLE;
+        for (&rect, &id) in faces.iter().zip(&ids) {
+            let state = self.tracks.entry(id).or_default();
+            state.rect = rect;
+            let wants = state.decision.is_none()
+                && state.samples.len() + state.pending() < self.options.samples
+                && state.requested < max_requests
+                && state.last_request.is_none_or(|f| self.frame - f >= SAMPLE_GAP);
+            if wants && frame.width() > 0 && self.worker.describe(id, frame.clone(), rect) {
+                state.requested += 1;
+                state.last_request = Some(self.frame);
+            }
+        }
+        let ready = self.worker.ready();
+        let took = ready.iter().map(|d| d.took).collect();
+        let decisions = self.absorb(ready, false);
+        let seen = faces
+            .iter()
+            .zip(ids)
+            .map(|(&rect, track)| TrackedFace {
+                rect,
+                track,
+                name: self.tracks.get(&track).and_then(|s| s.decision.clone()),
+            })
+            .collect();
+        (seen, decisions, took)
+    }
+
+    /// The end of the stream: waits (up to `limit`) for the descriptors asked for and decides
+    /// every track that has any.
+    pub fn finish(&mut self, limit: Duration) -> (Vec<Identified>, Vec<Duration>) {
+        let ready = self.worker.drain(limit);
+        let took = ready.iter().map(|d| d.took).collect();
+        (self.absorb(ready, true), took)
+    }
+
+    /// Takes in the descriptors that came back and decides the tracks that are ready: enough
+    /// samples, or gone (or out of attempts, or `finishing`) with at least one.
+    fn absorb(&mut self, ready: Vec<Described>, finishing: bool) -> Vec<Identified> {
+        for described in ready {
+            let Some(state) = self.tracks.get_mut(&described.track) else { continue };
+            state.answered += 1;
+            match described.sample {
+                Ok(sample) if sample.frontal >= MIN_FRONTAL => state.samples.push(sample),
+                Ok(_) => {}
+                Err(e) => log::warn!("face of track {}: {e}", described.track),
+            }
+        }
+        let max_requests = self.options.samples * MAX_ATTEMPTS_PER_SAMPLE;
+        let mut decided = Vec::new();
+        let mut ids: Vec<u64> = self.tracks.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let live = self.tracker.is_live(id);
+            let state = &self.tracks[&id];
+            let settled = state.pending() == 0 && !state.samples.is_empty();
+            let ready = state.samples.len() >= self.options.samples
+                || (settled && (finishing || !live || state.requested >= max_requests));
+            if state.decision.is_none() && ready {
+                let identified = self.decide(id);
+                decided.push(identified);
+            }
+            let state = &self.tracks[&id];
+            if !live && state.pending() == 0 {
+                self.tracks.remove(&id);
+            }
+        }
+        decided
+    }
+
+    fn decide(&mut self, id: u64) -> Identified {
+        let (threshold, gallery) = (self.options.threshold, self.gallery.clone());
+        let Some(state) = self.tracks.get_mut(&id) else {
+            unreachable!("decide is called for a tracked id");
+        };
+        let best = closest(&gallery, &state.samples);
+        let (name, distance) = match best {
+            Some((name, d)) if d <= threshold => (name.to_string(), Some(d)),
+            Some((_, d)) => (UNKNOWN.to_string(), Some(d)),
+            None => (UNKNOWN.to_string(), None),
+        };
+        state.decision = Some(name.clone());
+        let mut unknown_id = None;
+        if name == UNKNOWN {
+            if let (Some(store), Some(best)) = (&self.options.unknown, most_frontal(&state.samples))
+            {
+                let visitor_id = new_id(SystemTime::now(), id);
+                let visitor = UnknownVisitor {
+                    id: visitor_id.clone(),
+                    seen: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                    track: id,
+                    model_sha256: self.model_sha256.clone(),
+                    descriptors: state.samples.iter().map(|s| s.descriptor.clone()).collect(),
+                    nearest: best_name(&gallery, &state.samples),
+                };
+                let (chip, side) = (best.chip.clone(), best.side);
+                self.worker.keep(store.clone(), visitor, chip, side);
+                unknown_id = Some(visitor_id);
+            }
+        }
+        Identified { track: id, name, distance, rect: state.rect, unknown_id }
+    }
+}
+
+/// The enrolled person whose distance, averaged over the samples, is smallest.
+fn closest<'a>(gallery: &'a Gallery, samples: &[FaceSample]) -> Option<(&'a str, f32)> {
+    let n = samples.len().max(1) as f32;
+    gallery
+        .people
+        .iter()
+        .filter_map(|person| {
+            let per_sample = samples.iter().map(|s| {
+                person
+                    .faces
+                    .iter()
+                    .map(|f| lookout_vision::face::embed::distance(&f.descriptor, &s.descriptor))
+                    .reduce(f32::min)
+            });
+            let total: Option<f32> = per_sample.sum();
+            Some((person.name.as_str(), total? / n))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn best_name(gallery: &Gallery, samples: &[FaceSample]) -> Option<(String, f32)> {
+    closest(gallery, samples).map(|(n, d)| (n.to_string(), d))
+}
+
+fn most_frontal(samples: &[FaceSample]) -> Option<&FaceSample> {
+    samples.iter().max_by(|a, b| a.frontal.total_cmp(&b.frontal))
+}
