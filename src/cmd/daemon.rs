@@ -155,6 +155,25 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             describe_input(&face.model.meta.input)
         )?;
     }
+    if let Some(identity) = prepared.pipeline.identity() {
+        writeln!(out, "# face identification: {}", identity.describe())?;
+        writeln!(
+            out,
+            "#   labels {:?}, landmarks {}, {} sample(s) per visit, unknown visitors {}",
+            prepared.pipeline.face_labels(),
+            identity.settings.landmarks.display(),
+            identity.settings.samples,
+            match &identity.settings.unknown {
+                Some(u) => format!(
+                    "kept in {} (at most {}, {} MB)",
+                    u.dir.display(),
+                    u.max_count,
+                    u.max_bytes >> 20
+                ),
+                None => "not kept".into(),
+            }
+        )?;
+    }
     if let Some(text) = prepared.pipeline.text_model() {
         writeln!(out, "# text model: {} ({:?})", text.describe(), text.model.meta.task)?;
         writeln!(out, "#   input {}", describe_input(&text.model.meta.input))?;
