@@ -234,3 +234,43 @@ fn a_bad_model_file_is_rejected_and_the_old_model_keeps_running() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((&events[0]["label"], &events[0]["frame"]), (&"me".into(), &"0009.jpg".into()));
 }
+
+#[test]
+fn a_gallery_changed_by_enrolment_is_swapped_in_and_a_broken_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let gallery = dir.path().join("gallery.json");
+    let enroll = |name: &str, photo: &Path| {
+        let out = common::lookout()
+            .args(["enroll", "--gallery"])
+            .args([&gallery, Path::new("--name"), Path::new(name), photo])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    enroll("me", &root().join("tests/fixtures/faces/images/astronaut.png"));
+    let mut config = demo_config(dir.path());
+    config.text.enabled = false;
+    config.face.gallery = gallery.clone();
+    config.reload.watch_models = true;
+    config.reload.poll_s = 0.05;
+    // An empty frame (so the daemon is known to run), then the stranger's visit, held back
+    // until the gallery knows them.
+    let gate = Gate::new();
+    let mut steps = frames(1..=1);
+    steps.push(Step::Wait(gate.clone()));
+    steps.extend(frames(25..=36));
+    run_with(config, steps, None, |_, metrics| {
+        wait_until("the daemon", LIMIT, || metrics().frames == 1);
+        let good = std::fs::read(&gallery).unwrap();
+        std::fs::write(&gallery, &good[..good.len() - 10]).unwrap();
+        wait_until("the refusal", LIMIT, || metrics().model_reloads_failed == 1);
+        std::fs::write(&gallery, &good).unwrap();
+        // Enrolled while the daemon runs, from a frame of the visit it has not seen yet.
+        enroll("visitor", &common::frame(30));
+        wait_until("the new gallery", LIMIT, || metrics().model_reloads_ok >= 1);
+        gate.open();
+    });
+    let events = events(dir.path());
+    let labels: Vec<&str> = events.iter().map(|e| e["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["visitor"], "{events:?}");
+}
