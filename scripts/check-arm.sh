@@ -90,6 +90,8 @@ check_deb() {
   for path in ./usr/bin/lookout ./etc/lookout/lookout.toml ./usr/share/lookout/models/face.onnx \
     ./usr/share/lookout/models/digits.onnx ./usr/share/lookout/models/hanzi.onnx \
     ./usr/share/lookout/models/haarcascade_frontalface_default.xml \
+    ./usr/share/lookout/models/face_embed.onnx \
+    ./usr/share/lookout/models/shape_predictor_5_face_landmarks.dat \
     ./usr/lib/systemd/system/lookout.service; do
     grep -qx "$path" <<< "$listing" || { echo "check-arm: $deb lacks $path" >&2; exit 1; }
   done
@@ -121,6 +123,18 @@ check_install() {
     echo "check-arm: installing the package enabled the service" >&2; exit 1
   fi
   echo "  installed: user lookout, /var/lib/lookout/models lookout:lookout 2775, unit not enabled"
+  # Gallery mode with nothing but the package: the installed binary enrols a photo and finds
+  # the embedding and landmark models the package put in /usr/share/lookout/models.
+  local gallery found
+  gallery=$(mktemp -d)
+  QEMU_CPU=cortex-a72 QEMU_LD_PREFIX=/ qemu-aarch64 /usr/bin/lookout enroll --gallery "$gallery/g.json" \
+    --name owner tests/fixtures/faces/images/obama.jpg > /dev/null
+  printf '[face]\ngallery = "g.json"\n[source]\ninput = "replay:%s"\n' "$PWD/examples/demo/frames" > "$gallery/l.toml"
+  found=$(QEMU_CPU=cortex-a72 QEMU_LD_PREFIX=/ qemu-aarch64 /usr/bin/lookout check --config "$gallery/l.toml" 2>&1 | grep '^# face identification')
+  grep -q 'embedding /usr/share/lookout/models/face_embed.onnx' <<< "$found" \
+    || { echo "check-arm: the installed lookout does not find its models: $found" >&2; exit 1; }
+  echo "  enrolled a photo with the installed binary; $found"
+  rm -rf "$gallery"
   dpkg --purge lookout > /dev/null
   if getent passwd lookout > /dev/null || [ -e /var/lib/lookout ] || [ -e /etc/lookout ]; then
     echo "check-arm: purge left the user, /var/lib/lookout or /etc/lookout behind" >&2; exit 1
