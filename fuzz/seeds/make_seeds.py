@@ -46,3 +46,50 @@ write("replay_image/cut.png", png.getvalue()[:-20])
 jpeg = io.BytesIO()
 rgb.save(jpeg, "JPEG", progressive=True)
 write("replay_image/progressive.jpg", jpeg.getvalue())
+
+
+# face_files: the first byte picks the reader (even: dlib's shape predictor, odd: a gallery).
+# A tiny but complete shape predictor in dlib's format (docs/dlib-formats.md §1, §3.1): 5 parts,
+# one cascade of one depth-1 tree over two feature pixels. predictor_head.bin is the first 3000
+# bytes of models/shape_predictor_5_face_landmarks.dat; gallery.bin a one-person gallery.
+import math
+
+
+def dlib_int(v):
+    mag = abs(v)
+    body = bytearray()
+    while True:
+        body.append(mag & 0xFF)
+        mag >>= 8
+        if mag == 0:
+            break
+    return bytes([len(body) | (0x80 if v < 0 else 0)]) + bytes(body)
+
+
+def dlib_float(x):
+    if x == 0:
+        return dlib_int(0) + dlib_int(0)
+    f, e = math.frexp(x)
+    mantissa, exponent = int(f * (1 << 24)), e - 24
+    while mantissa & 0xFF == 0:
+        mantissa >>= 8
+        exponent += 8
+    return dlib_int(mantissa) + dlib_int(exponent)
+
+
+def dlib_vector(items):
+    return dlib_int(len(items)) + b"".join(items)
+
+
+def dlib_column(values):
+    return dlib_int(-len(values)) + dlib_int(-1) + b"".join(dlib_float(v) for v in values)
+
+
+initial = [0.75, 0.35, 0.6, 0.35, 0.25, 0.35, 0.4, 0.35, 0.5, 0.65]
+split = dlib_int(0) + dlib_int(1) + dlib_float(0.5)
+leaves = [dlib_column([0.01] * 10), dlib_column([-0.01] * 10)]
+tree = dlib_vector([split]) + dlib_vector(leaves)
+predictor = (dlib_int(1) + dlib_column(initial) + dlib_vector([dlib_vector([tree])])
+             + dlib_vector([dlib_vector([dlib_int(0), dlib_int(4)])])
+             + dlib_vector([dlib_vector([dlib_float(0.1) + dlib_float(-0.05), dlib_float(0) + dlib_float(0.2)])]))
+write("face_files/tiny_predictor.bin", b"\x00" + predictor)
