@@ -4,30 +4,11 @@
 
 mod common;
 
-use common::{lookout, root};
+use common::{lookout, root, signal, wait_exit};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn signal(child: &Child, name: &str) {
-    let status =
-        Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
-    assert!(status.success());
-}
-
-/// Waits for the child to exit, at most `limit`; returns its exit code and how long it took.
-fn wait_exit(child: &mut Child, limit: Duration) -> (Option<i32>, Duration) {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status.code(), started.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    panic!("still running after {limit:?}");
-}
 
 struct Notify {
     socket: UnixDatagram,

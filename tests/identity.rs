@@ -49,10 +49,8 @@ fn the_same_person_is_named_and_another_is_unknown() {
     let first = stdout.lines().next().unwrap_or_default();
     assert!(first.starts_with("{\"image\":") && first.contains("[{\"box\":["), "{first}");
     assert!(first.find("\"name\"") < first.find("\"distance\""), "{first}");
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["image"], s(&same));
     let face = &lines[0]["faces"][0];
@@ -224,4 +222,26 @@ fn a_damaged_gallery_stops_the_daemon_before_it_starts() {
             "{command}: {err}"
         );
     }
+}
+
+#[test]
+fn enrolling_from_a_missing_camera_says_so_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let gallery = dir.path().join("gallery.json");
+    let mut child = lookout()
+        .args(["enroll", "--gallery", s(&gallery), "--name", "ann"])
+        .args(["--source", "camera:/dev/lookout-no-such-camera", "--count", "3"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The warning comes at once; the command waits for the camera until stopped.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    common::signal(&child, "TERM");
+    let (code, _) = common::wait_exit(&mut child, std::time::Duration::from_secs(10));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("/dev/lookout-no-such-camera") && err.contains("retrying"), "{err}");
+    assert!(err.contains("no face was enrolled"), "{err}");
+    assert_eq!(code, Some(2));
+    assert!(!gallery.exists());
 }

@@ -93,6 +93,8 @@ fn gallery_settings(
 }
 
 pub fn enroll(args: EnrollArgs) -> anyhow::Result<ExitCode> {
+    // The camera's warnings (missing, reconnecting) matter when enrolling from it.
+    lookout::logging::init();
     let (settings, identity, mut pipeline) = gallery_settings(&args.config, &args.gallery)?;
     let embedder = FaceEmbedder::load(&identity.landmarks, &identity.embed_model)?;
     let model = embedder.model().clone();

@@ -5,7 +5,7 @@
 pub mod mqtt;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use lookout::config::Config;
@@ -60,4 +60,24 @@ pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Sends the signal `name` (HUP, TERM, ...) to a child process.
+pub fn signal(child: &Child, name: &str) {
+    let status =
+        Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the child to exit, at most `limit`; returns its exit code and how long it took.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> (Option<i32>, Duration) {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    panic!("still running after {limit:?}");
 }
