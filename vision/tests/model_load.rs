@@ -64,7 +64,7 @@ fn broken_metadata_names_the_file_and_the_key() {
     let err = load_err("broken_task.onnx");
     assert!(
         err.contains(
-            "metadata lookout.task is invalid: expected \"classify\" or \"ctc\", found \"segment\""
+            "metadata lookout.task is invalid: expected \"classify\", \"ctc\" or \"embed\", found \"segment\""
         ),
         "{err}"
     );

@@ -3,7 +3,7 @@
 //! `extract_image_chips`, `docs/dlib-formats.md` §4). Computed as dlib computes it, including
 //! its image pyramid for large faces, so the chip's pixels are dlib's.
 
-use super::{Point, Similarity};
+use super::{floor, Point, Similarity};
 use crate::preprocess::Pixels;
 
 /// The side and padding `face_recognition` (dlib's Python `compute_face_descriptor`) uses.
@@ -48,7 +48,9 @@ pub fn chip_details(landmarks: &[Point; 5], size: usize, padding: f64) -> ChipDe
 /// The `size`×`size` chip, interleaved like `image` (RGB in, RGB out; gray in, gray out), as
 /// dlib's `extract_image_chip` with bilinear interpolation cuts it: sampled from a
 /// `pyramid_down<2>` level when the region is over about twice the chip's size, black where
-/// the sample's 2×2 neighbourhood leaves the image, truncated to `u8`.
+/// the sample's 2×2 neighbourhood leaves the image, truncated to `u8`. One face at a time, as
+/// `face_recognition` calls dlib (a batch call shares one working region between its faces,
+/// which can change a chip).
 pub fn extract_chip(image: Pixels, details: &ChipDetails) -> Vec<u8> {
     let image = View::whole(&image);
     let size = details.size;
@@ -178,20 +180,16 @@ fn sample(source: &View, map: &[f64; 6], size: usize, chip: &mut [u8]) {
 /// dlib's `interpolate_bilinear`: the four neighbours weighted in `f64`, truncated; leaves
 /// `out` black when a neighbour is outside `source`.
 fn bilinear(source: &View, x: f64, y: f64, out: &mut [u8]) {
-    let (left, top) = (x.floor(), y.floor());
-    let inside = left >= 0.0
-        && top >= 0.0
-        && left + 1.0 < source.width as f64
-        && top + 1.0 < source.height as f64;
-    if !inside {
+    let (left, top) = (floor(x), floor(y));
+    let inside = |at: i64, len: usize| at >= 0 && at < len as i64 - 1;
+    if !(inside(left, source.width) && inside(top, source.height)) {
         return;
     }
-    let (tx, ty) = (x - left, y - top);
-    let (left, top) = (left as usize, top as usize);
-    let [tl, tr] = [source.pixel(left, top), source.pixel(left + 1, top)];
-    let [bl, br] = [source.pixel(left, top + 1), source.pixel(left + 1, top + 1)];
+    let (tx, ty) = (x - left as f64, y - top as f64);
+    let (upper, lower) = source.pixel_pairs(left as usize, top as usize);
+    let c = out.len();
     for (i, o) in out.iter_mut().enumerate() {
-        let [tl, tr, bl, br] = [tl[i], tr[i], bl[i], br[i]].map(f64::from);
+        let [tl, tr, bl, br] = [upper[i], upper[c + i], lower[i], lower[c + i]].map(f64::from);
         let v = (1.0 - ty) * ((1.0 - tx) * tl + tx * tr) + ty * ((1.0 - tx) * bl + tx * br);
         *o = v as u8;
     }
@@ -243,9 +241,14 @@ fn pyramid_down(src: &View) -> Plane {
     for (y, acc_row) in across.chunks_exact_mut(row_len).enumerate() {
         let row = src.row(y);
         for (c, acc) in acc_row.chunks_exact_mut(channels).enumerate() {
-            let at = |k: usize, ch: usize| u16::from(row[(2 * c + k) * channels + ch]);
+            let taps = &row[2 * c * channels..(2 * c + 5) * channels];
+            let (p0, rest) = taps.split_at(channels);
+            let (p1, rest) = rest.split_at(channels);
+            let (p2, rest) = rest.split_at(channels);
+            let (p3, p4) = rest.split_at(channels);
             for (ch, a) in acc.iter_mut().enumerate() {
-                *a = at(0, ch) + 4 * at(1, ch) + 6 * at(2, ch) + 4 * at(3, ch) + at(4, ch);
+                let [v0, v1, v2, v3, v4] = [p0[ch], p1[ch], p2[ch], p3[ch], p4[ch]].map(u16::from);
+                *a = v0 + 4 * v1 + 6 * v2 + 4 * v3 + v4;
             }
         }
     }
@@ -253,10 +256,11 @@ fn pyramid_down(src: &View) -> Plane {
     let mut data = vec![0u8; out_h * row_len];
     for (r, out_row) in data.chunks_exact_mut(row_len).enumerate() {
         let y = 2 * r + 2;
-        let rows = [y - 2, y - 1, y, y + 1, y + 2].map(|i| &across[i * row_len..(i + 1) * row_len]);
-        for (i, o) in out_row.iter_mut().enumerate() {
-            let v = rows[0][i] + 4 * rows[1][i] + 6 * rows[2][i] + 4 * rows[3][i] + rows[4][i];
-            *o = (v / 256) as u8;
+        let [r0, r1, r2, r3, r4] =
+            [y - 2, y - 1, y, y + 1, y + 2].map(|i| &across[i * row_len..(i + 1) * row_len]);
+        let columns = r0.iter().zip(r1).zip(r2).zip(r3).zip(r4);
+        for (o, ((((v0, v1), v2), v3), v4)) in out_row.iter_mut().zip(columns) {
+            *o = ((v0 + 4 * v1 + 6 * v2 + 4 * v3 + v4) / 256) as u8;
         }
     }
     Plane { width: out_w, height: out_h, channels, data }
@@ -305,7 +309,7 @@ impl<'a> View<'a> {
     /// The whole image, cut to the rows its buffer really holds.
     fn whole(p: &Pixels<'a>) -> View<'a> {
         let stride = p.width * p.channels;
-        let height = if stride == 0 { 0 } else { p.height.min(p.data.len() / stride) };
+        let height = p.data.len().checked_div(stride).map_or(0, |rows| rows.min(p.height));
         View { data: p.data, stride, x0: 0, y0: 0, width: p.width, height, channels: p.channels }
     }
 
@@ -325,6 +329,14 @@ impl<'a> View<'a> {
     fn row(&self, y: usize) -> &'a [u8] {
         let start = (self.y0 + y) * self.stride + self.x0 * self.channels;
         &self.data[start..start + self.width * self.channels]
+    }
+
+    /// Pixels (x, y), (x+1, y) and (x, y+1), (x+1, y+1): two slices of two pixels each.
+    fn pixel_pairs(&self, x: usize, y: usize) -> (&'a [u8], &'a [u8]) {
+        let len = 2 * self.channels;
+        let upper = (self.y0 + y) * self.stride + (self.x0 + x) * self.channels;
+        let lower = upper + self.stride;
+        (&self.data[upper..upper + len], &self.data[lower..lower + len])
     }
 
     fn pixel(&self, x: usize, y: usize) -> &'a [u8] {
@@ -436,5 +448,103 @@ impl DRect {
 
     fn intersect(&self, o: DRect) -> DRect {
         DRect { l: self.l.max(o.l), t: self.t.max(o.t), r: self.r.min(o.r), b: self.b.min(o.b) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gray(width: usize, height: usize, data: &[u8]) -> Pixels<'_> {
+        Pixels { width, height, channels: 1, data }
+    }
+
+    #[test]
+    fn pyramid_down_is_a_truncated_1_4_6_4_1_filter_on_every_other_pixel() {
+        let mut data = vec![0u8; 9 * 10];
+        data[4 * 10 + 4] = 255;
+        let down = pyramid_down(&View::whole(&gray(10, 9, &data)));
+        assert_eq!((down.width, down.height), (3, 3));
+        // Output (c, r) is centred on input (2c + 2, 2r + 2): the centre weighs 6·6/256 of the
+        // impulse (35.9), its neighbours 6/256 (5.98), the corners 1/256, all truncated.
+        assert_eq!(down.data, [0, 5, 0, 5, 35, 5, 0, 5, 0]);
+        let flat = vec![77u8; 20 * 20 * 3];
+        let rgb = Pixels { width: 20, height: 20, channels: 3, data: &flat };
+        let down = pyramid_down(&View::whole(&rgb));
+        assert_eq!((down.width, down.height, down.channels), (8, 8, 3));
+        assert!(down.data.iter().all(|&v| v == 77));
+        assert_eq!(pyramid_down(&View::whole(&gray(8, 20, &[0; 160]))).data.len(), 0);
+    }
+
+    #[test]
+    fn bilinear_needs_all_four_neighbours() {
+        let data = [0u8, 100, 200, 50];
+        let image = gray(2, 2, &data);
+        let view = View::whole(&image);
+        let mut out = [9u8];
+        bilinear(&view, 0.0, 0.0, &mut out);
+        assert_eq!(out, [0]);
+        bilinear(&view, 0.5, 0.5, &mut out);
+        assert_eq!(out, [87]); // 87.5, truncated
+        let mut out = [9u8];
+        bilinear(&view, 1.0, 0.0, &mut out);
+        assert_eq!(out, [9], "x + 1 is outside: left untouched (black in a fresh chip)");
+        bilinear(&view, -0.1, 0.0, &mut out);
+        assert_eq!(out, [9]);
+    }
+
+    #[test]
+    fn rect_down_uses_dlibs_offsets() {
+        let r = DRect { l: 10.0, t: 10.0, r: 109.0, b: 109.0 }.down();
+        assert_eq!(r, DRect { l: 3.75, t: 4.25, r: 53.25, b: 53.75 });
+        assert_eq!(DRect { l: 0.0, t: 0.0, r: 99.0, b: 49.0 }.area(), 5000.0);
+        assert_eq!(DRect { l: 1.0, t: 0.0, r: 0.0, b: 49.0 }.area(), 0.0);
+    }
+
+    #[test]
+    fn details_follow_a_turned_and_scaled_face() {
+        // The padded mean face, doubled, turned by 0.3 rad and moved: the fit recovers it up
+        // to the rounding of the landmarks to pixels.
+        let (scale, angle) = (2.0f64, 0.3f64);
+        let landmarks = MEAN_FACE.map(|[x, y]| {
+            let (x, y) = ((0.25 + x) / 1.5 * 150.0, (0.25 + y) / 1.5 * 150.0);
+            let (x, y) = (scale * x, scale * y);
+            let (u, v) = (angle.cos() * x - angle.sin() * y, angle.sin() * x + angle.cos() * y);
+            Point { x: (u + 400.0).round() as i64, y: (v + 100.0).round() as i64 }
+        });
+        let d = chip_details(&landmarks, 150, 0.25);
+        assert!((d.angle - angle).abs() < 0.01, "{d:?}");
+        let width = d.rect[2] - d.rect[0] + 1.0;
+        assert!((width - 300.0).abs() < 2.0, "{d:?}");
+        assert!((d.rect[3] - d.rect[1] - (d.rect[2] - d.rect[0])).abs() < 1e-9, "square: {d:?}");
+    }
+
+    #[test]
+    fn an_unrotated_unscaled_chip_is_a_plain_copy() {
+        let data: Vec<u8> = (0..=255).collect();
+        let image = gray(16, 16, &data);
+        let details = ChipDetails { rect: [-1.0, 2.0, 2.0, 5.0], angle: 0.0, size: 4 };
+        let chip = extract_chip(image, &details);
+        assert_eq!(chip, [0, 32, 33, 34, 0, 48, 49, 50, 0, 64, 65, 66, 0, 80, 81, 82]);
+    }
+
+    #[test]
+    fn chips_keep_the_channels_and_go_black_off_the_image() {
+        let data: Vec<u8> = (0..40 * 40).flat_map(|i| [(i % 251) as u8, 7, 200]).collect();
+        let image = Pixels { width: 40, height: 40, channels: 3, data: &data };
+        // Half a pixel off the fast path, hanging over the left edge.
+        let details = ChipDetails { rect: [-10.5, 10.0, 9.0, 29.5], angle: 0.0, size: 20 };
+        let chip = extract_chip(image, &details);
+        assert_eq!(chip.len(), 20 * 20 * 3);
+        assert_eq!(&chip[..3], [0, 0, 0]);
+        let last = &chip[chip.len() - 3..];
+        assert_eq!(&last[1..], [7, 200]);
+        // A box entirely off the image, or a degenerate one, gives a black chip, no panic.
+        let away = ChipDetails { rect: [500.0, 500.0, 600.0, 600.0], angle: 0.5, size: 20 };
+        assert!(extract_chip(image, &away).iter().all(|&v| v == 0));
+        let nan = ChipDetails { rect: [f64::NAN; 4], angle: f64::NAN, size: 8 };
+        assert_eq!(extract_chip(image, &nan).len(), 8 * 8 * 3);
+        let huge = ChipDetails { rect: [-1e300, -1e300, 1e300, 1e300], angle: 1.0, size: 8 };
+        assert_eq!(extract_chip(image, &huge).len(), 8 * 8 * 3);
     }
 }

@@ -307,7 +307,7 @@ mod tests {
         assert_eq!(err, FormatError::Truncated { offset: 4, what: "layer tag" });
         let err = Reader::new(&[0x00]).int("version").unwrap_err();
         assert!(err.to_string().contains("byte 0: version: bad integer control byte"), "{err}");
-        let err = Reader::new(&[b'x']).boolean("flag").unwrap_err();
+        let err = Reader::new(b"x").boolean("flag").unwrap_err();
         assert!(err.to_string().contains("'0' or '1'"), "{err}");
         // A corrupt length cannot make the reader allocate gigabytes.
         let err = Reader::new(&[0x01, 0x02, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
