@@ -47,7 +47,7 @@ per_run() {
 }
 
 echo "aarch64 ($profile profile) under qemu -cpu cortex-a72:"
-per_run models/face_embed.onnx tests/fixtures/faces/chips/obama_hog_0.png
+per_run models/face_embed.onnx tests/fixtures/faces/chips/obama_face_hog_0.png
 embed=$insns
 per_run models/face.onnx examples/demo/frames/0009.jpg --region 262,110,134,134
 face=$insns

@@ -29,7 +29,7 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 CASES = [
     ("models/face.onnx", "examples/demo/frames/0009.jpg", "262,110,134,134"),
     ("models/hanzi.onnx", "tests/fixtures/recognize/hanzi_zhong.png", None),
-    ("models/face_embed.onnx", "tests/fixtures/faces/chips/obama_hog_0.png", None),
+    ("models/face_embed.onnx", "tests/fixtures/faces/chips/obama_face_hog_0.png", None),
 ]
 
 

@@ -299,13 +299,7 @@ fn describe(
     rgb: &image::RgbImage,
     face: Rect,
 ) -> anyhow::Result<FaceSample> {
-    let pixels = Pixels {
-        width: rgb.width() as usize,
-        height: rgb.height() as usize,
-        channels: 3,
-        data: rgb.as_raw(),
-    };
-    Ok(embedder.describe(pre, pixels, face)?)
+    Ok(embedder.describe(pre, Pixels::rgb(rgb), face)?)
 }
 
 /// Holds `<gallery>.lock` exclusively while the gallery is read, changed and written, so two

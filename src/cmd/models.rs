@@ -96,13 +96,7 @@ fn for_each_output(
     let stdout = std::io::stdout();
     for path in images {
         let Some(decoded) = files.read(path) else { continue };
-        let rgb = &decoded.rgb;
-        let pixels = Pixels {
-            width: rgb.width() as usize,
-            height: rgb.height() as usize,
-            channels: 3,
-            data: rgb.as_raw(),
-        };
+        let pixels = Pixels::rgb(&decoded.rgb);
         let whole = Rect { x: 0, y: 0, width: pixels.width as i32, height: pixels.height as i32 };
         pre.prepare(&model.meta.input, pixels, whole, &mut tensor);
         let probs = model.run(&tensor).with_context(|| format!("{}", path.display()))?;

@@ -452,12 +452,6 @@ fn pixels_for(frame: &Frame, channels: u32) -> Pixels<'_> {
             data: &frame.gray.pixels,
         }
     } else {
-        let rgb = &frame.rgb;
-        Pixels {
-            width: rgb.width() as usize,
-            height: rgb.height() as usize,
-            channels: 3,
-            data: rgb.as_raw(),
-        }
+        Pixels::rgb(&frame.rgb)
     }
 }

@@ -107,7 +107,17 @@ pub struct Pixels<'a> {
     pub data: &'a [u8],
 }
 
-impl Pixels<'_> {
+impl<'a> Pixels<'a> {
+    /// An RGB image's pixels.
+    pub fn rgb(image: &'a image::RgbImage) -> Pixels<'a> {
+        Pixels {
+            width: image.width() as usize,
+            height: image.height() as usize,
+            channels: 3,
+            data: image.as_raw(),
+        }
+    }
+
     fn at(&self, x: usize, y: usize, c: usize) -> u8 {
         self.data[(y * self.width + x) * self.channels + c]
     }
@@ -133,12 +143,7 @@ pub fn face_crop(
         std: vec![1.0; 3],
         fit: Fit::PadSquare,
     };
-    let pixels = Pixels {
-        width: rgb.width() as usize,
-        height: rgb.height() as usize,
-        channels: 3,
-        data: rgb.as_raw(),
-    };
+    let pixels = Pixels::rgb(rgb);
     let mut planes = Vec::new();
     pre.prepare(&spec, pixels, face, &mut planes);
     let area = (side * side) as usize;

@@ -6,13 +6,12 @@
 //! dlib's exactly, the chip geometry to 1e-9, the chip pixels within 1 (our similarity and
 //! chip affine are closed forms where dlib uses an SVD, so a bilinear weight can differ in the
 //! last bit and move a truncation by one). We reach equality: every landmark and every chip
-//! value compared is dlib's.
+//! value is dlib's, in all 27 cases, including the 15 chips cut from a pyramid level.
 //!
-//! dlib decoded the JPEGs with libjpeg-turbo, the `image` crate decodes them slightly
-//! differently (up to 2 levels on a few hundred values), and that moves landmarks by up to
-//! 3 px. So only images whose decoded pixels are dlib's (`images.json` holds their sha256)
-//! are compared. Fed dlib's own decoded pixels of the JPEGs (`reference.cpp --rgb-dir`), all
-//! 27 cases are exact, landmarks and chips, including the chips cut from a pyramid level.
+//! All 5 images are lossless PNGs (4 are crops of the JPEG photos as dlib's libjpeg-turbo
+//! decoded them: the `image` crate decodes those JPEGs slightly differently, up to 2 levels on
+//! a few hundred values, enough to move landmarks by up to 3 px), so both sides read the same
+//! pixels; `images.json` holds their sha256, checked before any case is compared.
 
 mod common;
 
@@ -115,35 +114,28 @@ impl Images {
 }
 
 fn pixels(rgb: &image::RgbImage) -> Pixels<'_> {
-    Pixels {
-        width: rgb.width() as usize,
-        height: rgb.height() as usize,
-        channels: 3,
-        data: rgb.as_raw(),
-    }
+    Pixels::rgb(rgb)
 }
 
 #[test]
 fn png_decodes_to_dlibs_pixels() {
     let images = Images::load();
+    assert_eq!(images.rgb.len(), 5);
     for (name, (_, same)) in &images.rgb {
-        eprintln!("{name}: image crate {} dlib's decoder", if *same { "==" } else { "!=" });
+        assert!(name.ends_with(".png"), "{name}: golden cases must be on lossless images");
+        assert!(*same, "{name}: the image crate does not decode it to dlib's pixels");
     }
-    assert!(images.get("astronaut.png").1, "PNG decoding must be lossless and identical");
 }
 
 #[test]
 fn landmarks_equal_dlibs() {
     let images = Images::load();
     let sp = predictor();
-    let (mut compared, mut equal, mut skipped) = (0, 0, Vec::new());
+    let (mut compared, mut equal) = (0, 0);
     let mut wrong = Vec::new();
     for c in golden() {
         let (rgb, same_pixels) = images.get(&c.image);
-        if !same_pixels {
-            skipped.push(c.name());
-            continue;
-        }
+        assert!(*same_pixels, "{}: not dlib's pixels", c.image);
         let ours = sp.predict(pixels(rgb), c.rect);
         compared += 1;
         if ours == c.landmarks {
@@ -152,8 +144,8 @@ fn landmarks_equal_dlibs() {
             wrong.push(format!("{}: ours {ours:?}, dlib {:?}", c.name(), c.landmarks));
         }
     }
-    eprintln!("landmarks: {equal}/{compared} equal to dlib's; not compared (decoder): {skipped:?}");
-    assert!(compared >= 7, "too few cases decode like dlib: {compared}");
+    eprintln!("landmarks: {equal}/{compared} equal to dlib's");
+    assert_eq!(compared, 27);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
@@ -190,9 +182,7 @@ fn chips_equal_dlibs_within_one() {
     let mut compared = 0;
     for c in golden() {
         let (rgb, same_pixels) = images.get(&c.image);
-        if !same_pixels {
-            continue;
-        }
+        assert!(*same_pixels, "{}: not dlib's pixels", c.image);
         let details = chip::chip_details(&c.landmarks, 150, 0.25);
         let ours = chip::extract_chip(pixels(rgb), &details);
         let theirs = image::open(common::file(&format!("{FACES}/{}", c.chip))).unwrap().into_rgb8();
@@ -208,13 +198,13 @@ fn chips_equal_dlibs_within_one() {
         compared += 1;
     }
     eprintln!("chips: {compared} compared, max diff {worst}, {differing} of {total} values differ");
-    assert!(compared >= 7);
+    assert_eq!(compared, 27);
     assert!(worst <= 1, "a chip differs from dlib's by {worst}");
 }
 
 /// Prints the time per face (run with `--nocapture`): the landmarks, and the chip without
-/// a pyramid (astronaut, a 96 px face) and with one level (biden, a 330 px face). The best of
-/// 10 batches, so that other work on the machine counts less.
+/// a pyramid (astronaut, a 96 px face) and with one level (biden, a 336 px chip region). The
+/// best of 10 batches, so that other work on the machine counts less.
 #[test]
 fn speed_per_face() {
     let images = Images::load();
@@ -229,7 +219,7 @@ fn speed_per_face() {
         });
         times.fold(f64::INFINITY, f64::min)
     };
-    for name in ["astronaut_hog_0", "biden_hog_0"] {
+    for name in ["astronaut_hog_0", "biden_face_hog_0"] {
         let c = cases.iter().find(|c| c.name() == name).unwrap();
         let image = pixels(&images.get(&c.image).0);
         let landmarks_us = best_us(Box::new(|| {

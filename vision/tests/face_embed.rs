@@ -73,14 +73,7 @@ fn photos_of_one_person_are_close_and_of_another_far() {
                 .unwrap();
         let faces = detector.detect(&decoded.gray, &params, 1);
         let face: Rect = *faces.iter().max_by_key(|r| r.width).unwrap();
-        let rgb = &decoded.rgb;
-        let pixels = Pixels {
-            width: rgb.width() as usize,
-            height: rgb.height() as usize,
-            channels: 3,
-            data: rgb.as_raw(),
-        };
-        embedder.describe(pre, pixels, face).unwrap()
+        embedder.describe(pre, Pixels::rgb(&decoded.rgb), face).unwrap()
     };
     let obama: Vec<_> =
         ["obama.jpg", "obama2.jpg", "obama3.jpg"].iter().map(|n| describe(n, &mut pre)).collect();

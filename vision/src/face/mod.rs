@@ -37,19 +37,19 @@ pub struct Point {
 /// side and lower on the face), so this is the box to give [`landmarks::ShapePredictor`].
 ///
 /// Fitted on 28 faces found by both `haarcascade_frontalface_default.xml` (scale 1.1, 3
-/// neighbours) and dlib 19.24's HOG detector: the 5 HOG faces of `tests/fixtures/faces` and 23
-/// in the detector scenes of `tests/fixtures/detect` (`predictor_box_fits_hog_boxes` in
-/// `vision/tests/face_align.rs` refits and prints this). Medians: HOG side = 0.905 × Haar side
-/// (per face 0.78–1.19), HOG centre = Haar centre + (−0.002, +0.071) × Haar side; the
-/// horizontal offset is taken as 0.
+/// neighbours) and dlib 19.24's HOG detector: the 5 HOG faces of `tests/fixtures/faces` (its
+/// PNG face crops and `astronaut.png`) and 23 in the detector scenes of `tests/fixtures/detect`
+/// (`predictor_box_fits_hog_boxes` in `vision/tests/face_align.rs` refits and prints this).
+/// Medians: HOG side = 0.905 × Haar side (per face 0.78–1.19), HOG centre = Haar centre +
+/// (0.000, +0.071) × Haar side; the horizontal offset is taken as 0.
 ///
 /// What it changes, against the landmarks, chips and descriptors (the shipped
 /// `face_embed.onnx`) the HOG box gives on the same pixels:
 ///
 /// | box given to the predictor | IoU with HOG | landmarks moved | mean / max shift | chip mean abs diff | descriptor distance mean / max |
 /// |---|---|---|---|---|---|
-/// | Haar box as it is | 0.762 | 42 of 140 | 0.35 px / 3.2 px (8.5 % of the box) | 2.83 | 0.043 / 0.233 |
-/// | `predictor_box` | 0.821 | 39 of 140 | 0.32 px / 2.2 px (3.8 % of the box) | 2.92 | 0.047 / 0.200 |
+/// | Haar box as it is | 0.765 | 44 of 140 | 0.40 px / 4.1 px (8.5 % of the box) | 3.05 | 0.044 / 0.233 |
+/// | `predictor_box` | 0.826 | 41 of 140 | 0.35 px / 3.0 px (3.8 % of the box) | 3.03 | 0.045 / 0.200 |
 ///
 /// The 5-point cascade mostly corrects the box on its own: the mapping halves the worst
 /// landmark error, while the mean effect on chips and descriptors is within the noise of 28
