@@ -23,6 +23,11 @@ use crate::pipeline::tracker::{Observation, Tracker, TrackerOptions};
 
 /// A descriptor of a face turned further than this from the camera is not used.
 const MIN_FRONTAL: f32 = 0.35;
+/// At the decision, samples blurrier than this share of the track's sharpest sample, or
+/// smaller than this share of its largest face, are left out (motion blur, a face far away
+/// while a closer view of the same visit exists).
+const MIN_RELATIVE_SHARPNESS: f32 = 0.5;
+const MIN_RELATIVE_SIZE: f32 = 0.6;
 /// Frames between two samples of one track, so the samples differ.
 const SAMPLE_GAP: u64 = 2;
 /// Requests per track at most (some samples are turned away, some frames are not sharp).
@@ -68,7 +73,8 @@ struct TrackState {
     requested: usize,
     answered: usize,
     last_request: Option<u64>,
-    samples: Vec<FaceSample>,
+    /// Usable samples and the width of the face box each came from.
+    samples: Vec<(FaceSample, i32)>,
     decision: Option<String>,
 }
 
@@ -166,7 +172,9 @@ impl IdentifyStage {
             let Some(state) = self.tracks.get_mut(&described.track) else { continue };
             state.answered += 1;
             match described.sample {
-                Ok(sample) if sample.frontal >= MIN_FRONTAL => state.samples.push(sample),
+                Ok(sample) if sample.frontal >= MIN_FRONTAL => {
+                    state.samples.push((sample, described.face.width))
+                }
                 Ok(_) => {}
                 Err(e) => log::warn!("face of track {}: {e}", described.track),
             }
@@ -198,7 +206,8 @@ impl IdentifyStage {
         let Some(state) = self.tracks.get_mut(&id) else {
             unreachable!("decide is called for a tracked id");
         };
-        let best = closest(&gallery, &state.samples);
+        let samples = best_samples(&state.samples);
+        let best = closest(&gallery, &samples);
         let (name, distance) = match best {
             Some((name, d)) if d <= threshold => (name.to_string(), Some(d)),
             Some((_, d)) => (UNKNOWN.to_string(), Some(d)),
@@ -207,16 +216,15 @@ impl IdentifyStage {
         state.decision = Some(name.clone());
         let mut unknown_id = None;
         if name == UNKNOWN {
-            if let (Some(store), Some(best)) = (&self.options.unknown, most_frontal(&state.samples))
-            {
+            if let (Some(store), Some(best)) = (&self.options.unknown, most_frontal(&samples)) {
                 let visitor_id = new_id(SystemTime::now(), id);
                 let visitor = UnknownVisitor {
                     id: visitor_id.clone(),
                     seen: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
                     track: id,
                     model_sha256: self.model_sha256.clone(),
-                    descriptors: state.samples.iter().map(|s| s.descriptor.clone()).collect(),
-                    nearest: best_name(&gallery, &state.samples),
+                    descriptors: samples.iter().map(|s| s.descriptor.clone()).collect(),
+                    nearest: best_name(&gallery, &samples),
                 };
                 let (chip, side) = (best.chip.clone(), best.side);
                 self.worker.keep(store.clone(), visitor, chip, side);
@@ -227,8 +235,22 @@ impl IdentifyStage {
     }
 }
 
+/// The samples worth deciding on: sharp and large compared with the best of the visit.
+fn best_samples(samples: &[(FaceSample, i32)]) -> Vec<&FaceSample> {
+    let sharpest = samples.iter().map(|(s, _)| s.sharpness).fold(0.0, f32::max);
+    let largest = samples.iter().map(|&(_, w)| w).max().unwrap_or(0) as f32;
+    samples
+        .iter()
+        .filter(|(s, w)| {
+            s.sharpness >= MIN_RELATIVE_SHARPNESS * sharpest
+                && *w as f32 >= MIN_RELATIVE_SIZE * largest
+        })
+        .map(|(s, _)| s)
+        .collect()
+}
+
 /// The enrolled person whose distance, averaged over the samples, is smallest.
-fn closest<'a>(gallery: &'a Gallery, samples: &[FaceSample]) -> Option<(&'a str, f32)> {
+fn closest<'a>(gallery: &'a Gallery, samples: &[&FaceSample]) -> Option<(&'a str, f32)> {
     let n = samples.len().max(1) as f32;
     gallery
         .people
@@ -247,10 +269,10 @@ fn closest<'a>(gallery: &'a Gallery, samples: &[FaceSample]) -> Option<(&'a str,
         .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
-fn best_name(gallery: &Gallery, samples: &[FaceSample]) -> Option<(String, f32)> {
+fn best_name(gallery: &Gallery, samples: &[&FaceSample]) -> Option<(String, f32)> {
     closest(gallery, samples).map(|(n, d)| (n.to_string(), d))
 }
 
-fn most_frontal(samples: &[FaceSample]) -> Option<&FaceSample> {
-    samples.iter().max_by(|a, b| a.frontal.total_cmp(&b.frontal))
+fn most_frontal<'a>(samples: &[&'a FaceSample]) -> Option<&'a FaceSample> {
+    samples.iter().copied().max_by(|a, b| a.frontal.total_cmp(&b.frontal))
 }

@@ -27,6 +27,8 @@ enum Job {
 #[derive(Debug)]
 pub struct Described {
     pub track: u64,
+    /// The face box the sample was taken from.
+    pub face: Rect,
     pub sample: Result<FaceSample, String>,
     pub took: Duration,
 }
@@ -48,16 +50,11 @@ impl Worker {
                 match job {
                     Job::Describe { track, frame, face } => {
                         let started = Instant::now();
-                        let pixels = Pixels {
-                            width: frame.width() as usize,
-                            height: frame.height() as usize,
-                            channels: 3,
-                            data: frame.as_raw(),
-                        };
+                        let pixels = Pixels::rgb(&frame);
                         let sample =
                             embedder.describe(&mut pre, pixels, face).map_err(|e| e.to_string());
                         let took = started.elapsed();
-                        if result_tx.send(Described { track, sample, took }).is_err() {
+                        if result_tx.send(Described { track, face, sample, took }).is_err() {
                             break;
                         }
                     }

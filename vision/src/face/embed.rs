@@ -35,6 +35,9 @@ pub struct FaceSample {
     /// 1 for a face looking into the camera, falling towards 0 as it turns away (from where
     /// the nose sits between the eyes).
     pub frontal: f32,
+    /// Variance of the Laplacian of the chip's gray values: low for a blurred face (motion,
+    /// focus). Only comparable between chips of one face.
+    pub sharpness: f32,
 }
 
 /// The landmark predictor and the embedding model, shared; cheap to clone for another thread.
@@ -107,12 +110,14 @@ impl FaceEmbedder {
         let chip =
             if image.channels == 1 { chip.iter().flat_map(|&v| [v, v, v]).collect() } else { chip };
         let descriptor = self.describe_chip(pre, &chip)?;
+        let sharpness = sharpness(&chip, self.side);
         Ok(FaceSample {
             landmarks,
             chip,
             side: self.side,
             descriptor,
             frontal: frontal(&landmarks),
+            sharpness,
         })
     }
 
@@ -150,6 +155,27 @@ fn frontal(p: &[Point; 5]) -> f32 {
     (1.0 - offset).clamp(0.0, 1.0)
 }
 
+/// Variance of the 4-neighbour Laplacian over the inside of an RGB chip's gray values.
+fn sharpness(chip: &[u8], side: usize) -> f32 {
+    if side < 3 || chip.len() < side * side * 3 {
+        return 0.0;
+    }
+    let gray: Vec<f32> =
+        chip.chunks_exact(3).map(|p| (p[0] as f32 + p[1] as f32 + p[2] as f32) / 3.0).collect();
+    let (mut sum, mut sum_sq, mut n) = (0f64, 0f64, 0f64);
+    for y in 1..side - 1 {
+        for x in 1..side - 1 {
+            let i = y * side + x;
+            let l = gray[i - 1] + gray[i + 1] + gray[i - side] + gray[i + side] - 4.0 * gray[i];
+            sum += l as f64;
+            sum_sq += (l * l) as f64;
+            n += 1.0;
+        }
+    }
+    let mean = sum / n;
+    (sum_sq / n - mean * mean) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +187,15 @@ mod tests {
         assert_eq!(frontal(&straight), 1.0);
         let turned = [pt(80, 40), pt(60, 40), pt(20, 40), pt(40, 40), pt(75, 70)];
         assert!(frontal(&turned) < 0.2, "{}", frontal(&turned));
+    }
+
+    #[test]
+    fn a_blurred_chip_is_less_sharp() {
+        let side = 20;
+        let edges: Vec<u8> =
+            (0..side * side).flat_map(|i| [((i % side) % 2 * 255) as u8; 3]).collect();
+        let flat = vec![128u8; side * side * 3];
+        assert!(sharpness(&edges, side) > 1000.0 * sharpness(&flat, side).max(1.0));
     }
 
     #[test]
