@@ -16,6 +16,7 @@
 //! - [`ctc`]: decoding sequence models' output (greedy and prefix beam search).
 //! - [`scores`]: reading probability vectors (argmax, top-k).
 //! - [`errors`]: an error and its causes on one line, each once ([`errors::chain`]).
+//! - [`memory`]: giving the memory a model load used back to the system.
 //! - [`panic_guard`]: third-party decoders' panics turned into errors ([`panic_guard::catch_panic`]).
 //!
 //! Dependencies point one way: `cascade` and `preprocess` rest on `imgproc`; `model` on
@@ -27,7 +28,9 @@ pub mod errors;
 pub mod face;
 pub mod image_io;
 pub mod imgproc;
+pub mod memory;
 pub mod model;
+mod onnx_stream;
 pub mod panic_guard;
 pub mod preprocess;
 pub mod scores;

@@ -85,18 +85,37 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     /// Reads, validates and optimises the model at `path` for batch size 1.
+    ///
+    /// The file is decoded as it is read, never whole in memory, and the memory the loading
+    /// used is handed back to the system afterwards: a 22 MB embedding model otherwise held
+    /// three copies of its weights at once while loading, and the allocator kept the peak.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
-        Model::from_bytes(&bytes, path)
+        let io = |source| ModelError::Io { path: path.to_path_buf(), source };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let (proto, sha256) = crate::onnx_stream::decode(file).map_err(|e| match e {
+            crate::onnx_stream::StreamError::Io(source) => io(source),
+            crate::onnx_stream::StreamError::Decode(reason) => {
+                ModelError::Onnx { path: path.to_path_buf(), reason }
+            }
+        })?;
+        let model = Model::from_proto(proto, sha256, path);
+        crate::memory::release_free_memory();
+        model
     }
 
     /// Like [`Model::load`] for bytes already in memory; `path` names them in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Model, ModelError> {
+        Model::from_proto(decode(bytes, path)?, hex_sha256(bytes), path)
+    }
+
+    fn from_proto(
+        proto: tract_onnx::pb::ModelProto,
+        sha256: String,
+        path: &Path,
+    ) -> Result<Model, ModelError> {
         let onnx_err =
             |e: TractError| ModelError::Onnx { path: path.to_path_buf(), reason: format!("{e:#}") };
         let onnx = tract_onnx::onnx();
-        let proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(onnx_err)?;
         let props: Vec<(&str, &str)> =
             proto.metadata_props.iter().map(|p| (p.key.as_str(), p.value.as_str())).collect();
         let meta = read_meta(&props, path)?;
@@ -104,10 +123,11 @@ impl Model {
         let input = &meta.input;
         let shape = [1, input.channels as usize, input.height as usize, input.width as usize];
         let build = || {
-            let inference = onnx.model_for_proto_model(&proto).map_err(onnx_err)?;
-            // The protobuf holds a copy of every weight; free it before the optimiser makes
-            // more (this is the daemon's peak memory on a Pi).
+            let mut proto = proto;
+            let weights = take_weights(&mut proto).map_err(onnx_err)?;
+            let mut inference = onnx.model_for_proto_model(&proto).map_err(onnx_err)?;
             drop(proto);
+            put_weights(&mut inference, weights).map_err(onnx_err)?;
             let typed = inference
                 .with_input_fact(0, f32::fact(shape).into())
                 .and_then(|m| m.into_optimized())
@@ -132,7 +152,6 @@ impl Model {
             path: path.to_path_buf(),
             reason: format!("the ONNX loader crashed: {message}"),
         })??;
-        let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
         Ok(Model { meta, sha256, plan, output_shape })
     }
 
@@ -222,6 +241,65 @@ impl Model {
             }
         }
     }
+}
+
+/// Initializers at least this large are moved out of the protobuf one by one (below).
+const LARGE_WEIGHT_BYTES: usize = 16 * 1024;
+
+/// Takes the large float weights out of the protobuf, each turned into a tensor as its bytes are
+/// let go, and leaves a one-value placeholder of its own in their place (distinct values, since
+/// tract merges equal constants). tract would otherwise copy every weight while the protobuf
+/// still holds them all: for the 22 MB embedding model that doubled the daemon's peak memory.
+fn take_weights(proto: &mut tract_onnx::pb::ModelProto) -> TractResult<Vec<(String, Tensor)>> {
+    use tract_onnx::pb::tensor_proto::DataType;
+    let Some(graph) = proto.graph.as_mut() else { return Ok(Vec::new()) };
+    let mut taken = Vec::new();
+    for init in &mut graph.initializer {
+        let float = init.data_type == DataType::Float as i32;
+        if !float || init.raw_data.len() < LARGE_WEIGHT_BYTES || !init.external_data.is_empty() {
+            continue;
+        }
+        let dims: Vec<usize> =
+            init.dims.iter().map(|&d| usize::try_from(d)).collect::<Result<_, _>>()?;
+        let raw = std::mem::take(&mut init.raw_data);
+        let values: Vec<f32> =
+            raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        drop(raw);
+        let tensor = tract_ndarray::ArrayD::from_shape_vec(dims, values)?.into_tensor();
+        init.dims = vec![1];
+        init.raw_data = (taken.len() as f32).to_le_bytes().to_vec();
+        taken.push((init.name.clone(), tensor));
+    }
+    Ok(taken)
+}
+
+/// Puts the weights [`take_weights`] took into the constants tract made of their placeholders.
+fn put_weights(model: &mut InferenceModel, weights: Vec<(String, Tensor)>) -> TractResult<()> {
+    for (name, tensor) in weights {
+        let id = model.node_by_name(&name)?.id;
+        let tensor = tensor.into_arc_tensor();
+        let fact = TypedFact::try_from(tensor.clone())?;
+        let node = model.node_mut(id);
+        node.op = tract_onnx::tract_hir::ops::konst::Const::new(tensor)?.into();
+        node.outputs[0].fact = fact.into();
+    }
+    Ok(())
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The protobuf of an ONNX file (a copy of every weight).
+fn decode(bytes: &[u8], path: &Path) -> Result<tract_onnx::pb::ModelProto, ModelError> {
+    let onnx = tract_onnx::onnx();
+    // tract panics on some malformed files; a bad file must stay a bad file.
+    catch_panic(|| onnx.proto_model_for_read(&mut &bytes[..]))
+        .map_err(|message| ModelError::Onnx {
+            path: path.to_path_buf(),
+            reason: format!("the ONNX loader crashed: {message}"),
+        })?
+        .map_err(|e| ModelError::Onnx { path: path.to_path_buf(), reason: format!("{e:#}") })
 }
 
 fn concrete_output_shape(model: &TypedModel) -> Option<Vec<usize>> {

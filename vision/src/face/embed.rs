@@ -58,8 +58,12 @@ impl std::fmt::Debug for FaceEmbedder {
 impl FaceEmbedder {
     /// Loads both files; the model must be an embedding model for square RGB chips.
     pub fn load(predictor: &Path, model: &Path) -> Result<FaceEmbedder, EmbedError> {
-        let predictor = ShapePredictor::load(predictor)?;
-        FaceEmbedder::new(Arc::new(predictor), Arc::new(Model::load(model)?), model)
+        // The model first: its load's transient copies are handed back before the landmark
+        // model takes its place, so the two peaks do not add up.
+        let embedding = Arc::new(Model::load(model)?);
+        let predictor = Arc::new(ShapePredictor::load(predictor)?);
+        crate::memory::release_free_memory();
+        FaceEmbedder::new(predictor, embedding, model)
     }
 
     /// `name` is where the model came from, for errors.
