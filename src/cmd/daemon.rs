@@ -126,7 +126,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let summary = daemon::run(settings, devices, control, options)?;
     log::info!(
         "{} frames in {:.1} s ({:.1} fps), {} decisions, {} frames dropped; per frame {:.2} ms, \
-         per face {:.3} ms ({} faces)",
+         per face model run {:.3} ms ({} runs, {} faces seen)",
         summary.frames,
         summary.seconds,
         summary.frames as f64 / summary.seconds.max(1e-9),
@@ -134,6 +134,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         summary.dropped,
         summary.frame_ms,
         summary.inference_ms,
+        summary.inference_runs,
         summary.faces
     );
     Ok(ExitCode::SUCCESS)

@@ -88,8 +88,11 @@ pub struct Summary {
     pub faces: u64,
     /// Mean time per frame through detection, classification and text.
     pub frame_ms: f64,
-    /// Mean classifier time per face.
+    /// Mean time per model run on a face: the classifier's, or (gallery mode) one
+    /// descriptor's on the embedding thread.
     pub inference_ms: f64,
+    /// How many such runs.
+    pub inference_runs: u64,
 }
 
 /// What the frame loop runs; changed only by [`Running::swap`].
@@ -298,6 +301,7 @@ pub fn run(
     summary.faces = m.faces_detected;
     summary.frame_ms = mean_ms(&m.frame_seconds);
     summary.inference_ms = mean_ms(&m.inference_seconds);
+    summary.inference_runs = m.inference_seconds.count;
     result.map(|()| summary)
 }
 
