@@ -7,7 +7,7 @@ mod common;
 use common::{lookout, root, signal, wait_exit};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 struct Notify {

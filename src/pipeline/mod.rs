@@ -90,7 +90,7 @@ pub enum PipelineError {
 
 enum FaceStage {
     Classify { loaded: Loaded, tracker: Tracker },
-    Identify { models: IdentityModels, stage: IdentifyStage },
+    Identify { models: IdentityModels, stage: Box<IdentifyStage> },
 }
 
 struct TextStage {
@@ -148,8 +148,12 @@ impl Pipeline {
                         let worker = Worker::spawn(models.embedder.clone())
                             .map_err(PipelineError::Thread)?;
                         let sha = models.embedder.model().sha256.clone();
-                        let stage =
-                            IdentifyStage::new(options, models.gallery.clone(), sha, worker);
+                        let stage = Box::new(IdentifyStage::new(
+                            options,
+                            models.gallery.clone(),
+                            sha,
+                            worker,
+                        ));
                         FaceStage::Identify { models, stage }
                     }
                 })

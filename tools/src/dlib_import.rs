@@ -428,6 +428,9 @@ fn read_fc(r: &mut Reader, outputs: usize) -> LayerResult {
     Ok(Ok(Weights::Fc { inputs: num_inputs, outputs: num_outputs, weights: params.data }))
 }
 
+/// A conv waiting for the affine that follows it: stride, filter shape, filters, biases.
+type PendingConv<'a> = (usize, [usize; 4], &'a [f32], &'a [f32]);
+
 /// Shape of one sample as it flows through the graph: (channels, rows, cols).
 type Shape = (usize, usize, usize);
 
@@ -438,7 +441,7 @@ pub fn to_onnx(net: &DlibResnet, trained_on: &str, created: &str) -> pb::ModelPr
     let mut x = "input".to_string();
     let mut shape: Shape = (3, CHIP_SIZE, CHIP_SIZE);
     let mut tags: [Option<(String, Shape)>; 3] = Default::default();
-    let mut pending_conv: Option<(usize, [usize; 4], &[f32], &[f32])> = None;
+    let mut pending_conv: Option<PendingConv> = None;
     let mut conv_index = 0;
     for (step, weights) in &net.steps {
         match (*step, weights) {
