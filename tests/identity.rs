@@ -245,3 +245,15 @@ fn enrolling_from_a_missing_camera_says_so_and_stops_cleanly() {
     assert_eq!(code, Some(2));
     assert!(!gallery.exists());
 }
+
+#[test]
+fn the_demos_gallery_config_is_valid_gallery_mode() {
+    let path = root().join("examples/demo/gallery.toml");
+    let config = lookout::config::Config::load(&path).unwrap();
+    let settings = lookout::settings::Settings::new(config, &path).unwrap();
+    let identity = settings.face.and_then(|f| f.identity).expect("gallery mode");
+    assert_eq!(identity.gallery, root().join("examples/demo/gallery.json"));
+    assert!(identity.embed_model.ends_with("face_embed.onnx"), "{identity:?}");
+    let actions: Vec<&str> = settings.actions.iter().map(|a| a.on.as_str()).collect();
+    assert_eq!(actions, ["me", "unknown"]);
+}
