@@ -276,3 +276,60 @@ fn best_name(gallery: &Gallery, samples: &[&FaceSample]) -> Option<(String, f32)
 fn most_frontal<'a>(samples: &[&'a FaceSample]) -> Option<&'a FaceSample> {
     samples.iter().copied().max_by(|a, b| a.frontal.total_cmp(&b.frontal))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::gallery::Enrolled;
+    use lookout_vision::face::Point;
+
+    fn sample(descriptor: [f32; 2], sharpness: f32) -> FaceSample {
+        FaceSample {
+            landmarks: [Point { x: 0, y: 0 }; 5],
+            chip: Vec::new(),
+            side: 0,
+            descriptor: descriptor.to_vec(),
+            frontal: 1.0,
+            sharpness,
+        }
+    }
+
+    fn gallery() -> Gallery {
+        let mut g = Gallery::new("abc", 2);
+        let face = |v: [f32; 2]| Enrolled {
+            descriptor: v.to_vec(),
+            source: "t".into(),
+            added: "t".into(),
+        };
+        g.add("ann", face([0.0, 0.0]));
+        g.add("ann", face([0.0, 1.0]));
+        g.add("bob", face([1.0, 0.0]));
+        g
+    }
+
+    #[test]
+    fn the_person_closest_on_average_over_the_samples_wins() {
+        // One sample sits on bob, two near ann's faces: ann's mean is smaller.
+        let samples = [sample([1.0, 0.0], 1.0), sample([0.1, 0.0], 1.0), sample([0.0, 0.9], 1.0)];
+        let refs: Vec<&FaceSample> = samples.iter().collect();
+        let gallery = gallery();
+        let (name, mean) = closest(&gallery, &refs).unwrap();
+        assert_eq!(name, "ann");
+        assert!((mean - (1.0 + 0.1 + 0.1) / 3.0).abs() < 1e-6, "{mean}");
+        assert!(closest(&Gallery::new("abc", 2), &refs).is_none());
+    }
+
+    #[test]
+    fn blurred_and_small_samples_are_left_out_when_better_ones_exist() {
+        let samples = [
+            (sample([0.0, 0.0], 100.0), 120),
+            (sample([1.0, 0.0], 30.0), 120), // motion blur
+            (sample([2.0, 0.0], 100.0), 60), // far away
+            (sample([3.0, 0.0], 60.0), 100),
+        ];
+        let kept: Vec<f32> = best_samples(&samples).iter().map(|s| s.descriptor[0]).collect();
+        assert_eq!(kept, [0.0, 3.0]);
+        // One sample is always kept.
+        assert_eq!(best_samples(&samples[1..2]).len(), 1);
+    }
+}
