@@ -93,3 +93,14 @@ predictor = (dlib_int(1) + dlib_column(initial) + dlib_vector([dlib_vector([tree
              + dlib_vector([dlib_vector([dlib_int(0), dlib_int(4)])])
              + dlib_vector([dlib_vector([dlib_float(0.1) + dlib_float(-0.05), dlib_float(0) + dlib_float(0.2)])]))
 write("face_files/tiny_predictor.bin", b"\x00" + predictor)
+
+
+# idx_reader: the first byte is the length of the images file; the labels file follows it.
+def idx(dims, data):
+    return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + bytes(data)
+
+
+idx_images = idx([2, 3, 3], range(18))
+idx_labels = idx([2], [7, 1])
+write("idx_reader/pair.bin", bytes([len(idx_images)]) + idx_images + idx_labels)
+write("idx_reader/truncated.bin", bytes([len(idx_images)]) + idx_images[:-4] + idx_labels)

@@ -11,6 +11,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 #[allow(dead_code)]
 pub mod gnt;
 
+/// MNIST's IDX reader of `lookout-tools`, the very file, likewise (it needs only `thiserror`).
+#[path = "../../tools/src/dataset/idx.rs"]
+#[allow(dead_code)]
+pub mod idx;
+
 /// No single allocation may exceed this: far more than any input of a few kilobytes justifies,
 /// far less than a 4 GiB size field asks for.
 pub const MAX_ALLOC: usize = 256 << 20;

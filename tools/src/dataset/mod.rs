@@ -5,6 +5,7 @@
 //!
 //! - [`folder`]: folder-per-class images (the `make_image_classifier` layout).
 //! - [`gnt`]: CASIA-HWDB `.gnt` files; [`gnt_set`]: many of them as one source.
+//! - [`idx`]: MNIST's IDX files (real handwritten digits).
 //! - [`glyphs`]: synthetic handwriting-like Chinese characters, written as `.gnt`.
 //! - [`digits`]: synthetic digit strings rendered from fonts, for CTC models.
 //! - [`render`]: drawing glyphs from TrueType/OpenType fonts.
@@ -17,6 +18,7 @@ pub mod folder;
 pub mod glyphs;
 pub mod gnt;
 pub mod gnt_set;
+pub mod idx;
 pub mod loader;
 pub mod render;
 
