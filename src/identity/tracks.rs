@@ -227,8 +227,9 @@ impl IdentifyStage {
                     nearest: best_name(&gallery, &samples),
                 };
                 let (chip, side) = (best.chip.clone(), best.side);
-                self.worker.keep(store.clone(), visitor, chip, side);
-                unknown_id = Some(visitor_id);
+                if self.worker.keep(store.clone(), visitor, chip, side) {
+                    unknown_id = Some(visitor_id);
+                }
             }
         }
         Identified { track: id, name, distance, rect: state.rect, unknown_id }

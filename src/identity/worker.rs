@@ -76,18 +76,22 @@ impl Worker {
         }
     }
 
-    /// Stores an unknown visitor's chip and record on the worker thread.
+    /// Stores an unknown visitor's chip and record on the worker thread; false (and nothing
+    /// kept) when its queue is full, so that no event names a visitor that was not kept.
     pub fn keep(
         &mut self,
         store: UnknownStore,
         visitor: UnknownVisitor,
         chip: Vec<u8>,
         side: usize,
-    ) {
+    ) -> bool {
+        let id = visitor.id.clone();
         let job = Job::Keep { store, visitor: Box::new(visitor), chip, side };
-        if self.jobs.try_send(job).is_err() {
-            log::warn!("unknown visitor not kept: the embedding thread is busy");
+        let queued = self.jobs.try_send(job).is_ok();
+        if !queued {
+            log::warn!("unknown visitor {id} not kept: the embedding thread is busy");
         }
+        queued
     }
 
     /// Results ready now.
