@@ -15,14 +15,11 @@ use lookout::pipeline::models::load_identity;
 use lookout::pipeline::Pipeline;
 use lookout::settings::{IdentitySettings, Settings};
 use lookout_vision::cascade::Rect;
-use lookout_vision::face::embed::{FaceEmbedder, FaceSample};
+use lookout_vision::face::embed::{FaceEmbedder, FaceSample, MIN_FRONTAL};
 use lookout_vision::preprocess::{Pixels, Preprocessor};
 
 use super::daemon::{one_face_frames, ConfigArgs};
 use super::ImageFiles;
-
-/// A descriptor of a face turned further than this from the camera is not enrolled.
-const MIN_FRONTAL: f32 = 0.35;
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).args(["name", "list", "list_unknown", "remove"]))]

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use lookout_vision::cascade::Rect;
 use lookout_vision::model::{Model, Task};
 use lookout_vision::preprocess::{Pixels, Preprocessor};
 
@@ -97,8 +96,7 @@ fn for_each_output(
     for path in images {
         let Some(decoded) = files.read(path) else { continue };
         let pixels = Pixels::rgb(&decoded.rgb);
-        let whole = Rect { x: 0, y: 0, width: pixels.width as i32, height: pixels.height as i32 };
-        pre.prepare(&model.meta.input, pixels, whole, &mut tensor);
+        pre.prepare(&model.meta.input, pixels, pixels.whole(), &mut tensor);
         let probs = model.run(&tensor).with_context(|| format!("{}", path.display()))?;
         writeln!(stdout.lock(), "{}", line(path, &probs)).context("writing to stdout")?;
     }

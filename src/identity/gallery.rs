@@ -81,6 +81,14 @@ pub struct Person {
     pub faces: Vec<Enrolled>,
 }
 
+impl Person {
+    /// How far `descriptor` is from this person: the distance to their closest enrolled face
+    /// (`None` for a person without faces).
+    pub fn distance(&self, descriptor: &[f32]) -> Option<f32> {
+        self.faces.iter().map(|f| distance(&f.descriptor, descriptor)).reduce(f32::min)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GalleryFile {
@@ -217,24 +225,12 @@ impl Gallery {
         self.people.len() != before
     }
 
-    /// Each person's distance to `descriptor` (their closest enrolled face), closest first.
-    pub fn ranking(&self, descriptor: &[f32]) -> Vec<Match<'_>> {
-        let mut matches: Vec<Match> = self
-            .people
-            .iter()
-            .filter_map(|p| {
-                let d =
-                    p.faces.iter().map(|f| distance(&f.descriptor, descriptor)).reduce(f32::min)?;
-                Some(Match { name: &p.name, distance: d })
-            })
-            .collect();
-        matches.sort_by(|a, b| a.distance.total_cmp(&b.distance));
-        matches
-    }
-
-    /// The closest person, if any is enrolled.
+    /// The closest person ([`Person::distance`]), if any is enrolled.
     pub fn nearest(&self, descriptor: &[f32]) -> Option<Match<'_>> {
-        self.ranking(descriptor).into_iter().next()
+        self.people
+            .iter()
+            .filter_map(|p| Some(Match { name: &p.name, distance: p.distance(descriptor)? }))
+            .min_by(|a, b| a.distance.total_cmp(&b.distance))
     }
 }
 

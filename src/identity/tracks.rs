@@ -14,15 +14,13 @@ use std::time::{Duration, SystemTime};
 
 use image::RgbImage;
 use lookout_vision::cascade::Rect;
-use lookout_vision::face::embed::FaceSample;
+use lookout_vision::face::embed::{FaceSample, MIN_FRONTAL};
 
 use super::gallery::{Gallery, UNKNOWN};
 use super::unknown::{new_id, UnknownStore, UnknownVisitor};
 use super::worker::{Described, Worker};
 use crate::pipeline::tracker::{Observation, Tracker, TrackerOptions};
 
-/// A descriptor of a face turned further than this from the camera is not used.
-const MIN_FRONTAL: f32 = 0.35;
 /// At the decision, samples blurrier than this share of the track's sharpest sample, or
 /// smaller than this share of its largest face, are left out (motion blur, a face far away
 /// while a closer view of the same visit exists).
@@ -257,14 +255,7 @@ fn closest<'a>(gallery: &'a Gallery, samples: &[&FaceSample]) -> Option<(&'a str
         .people
         .iter()
         .filter_map(|person| {
-            let per_sample = samples.iter().map(|s| {
-                person
-                    .faces
-                    .iter()
-                    .map(|f| lookout_vision::face::embed::distance(&f.descriptor, &s.descriptor))
-                    .reduce(f32::min)
-            });
-            let total: Option<f32> = per_sample.sum();
+            let total: Option<f32> = samples.iter().map(|s| person.distance(&s.descriptor)).sum();
             Some((person.name.as_str(), total? / n))
         })
         .min_by(|a, b| a.1.total_cmp(&b.1))

@@ -11,7 +11,6 @@
 
 use std::path::{Path, PathBuf};
 
-use lookout_vision::cascade::Rect;
 use lookout_vision::face::dlib_format::{FormatError, Reader, Tensor};
 use lookout_vision::model::EmbeddingSpec;
 use lookout_vision::preprocess::{Fit, InputSpec, TensorLayout};
@@ -624,8 +623,7 @@ impl Reference {
             }
             let pixels =
                 Pixels { width: CHIP_SIZE, height: CHIP_SIZE, channels: 3, data: chip.as_raw() };
-            let whole = Rect { x: 0, y: 0, width: CHIP_SIZE as i32, height: CHIP_SIZE as i32 };
-            pre.prepare(&spec, pixels, whole, &mut sample);
+            pre.prepare(&spec, pixels, pixels.whole(), &mut sample);
             inputs.extend_from_slice(&sample);
             descriptors.extend_from_slice(&entry.descriptor);
         }

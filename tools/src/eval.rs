@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use lookout_vision::cascade::Rect;
 use lookout_vision::model::{Model, ModelError, Task};
 use lookout_vision::preprocess::Preprocessor;
 
@@ -145,9 +144,8 @@ fn for_each_output(
     let mut tensor = Vec::new();
     for i in 0..source.len() {
         let sample = source.load(i)?;
-        let image = &sample.image;
-        let full = Rect { x: 0, y: 0, width: image.width as i32, height: image.height as i32 };
-        pre.prepare(&model.meta.input, image.pixels(), full, &mut tensor);
+        let pixels = sample.image.pixels();
+        pre.prepare(&model.meta.input, pixels, pixels.whole(), &mut tensor);
         let probs = model.run(&tensor)?;
         visit(&sample, &probs);
         bar.inc(1);

@@ -118,6 +118,11 @@ impl<'a> Pixels<'a> {
         }
     }
 
+    /// The whole image as a region.
+    pub fn whole(&self) -> Rect {
+        Rect { x: 0, y: 0, width: self.width as i32, height: self.height as i32 }
+    }
+
     fn at(&self, x: usize, y: usize, c: usize) -> u8 {
         self.data[(y * self.width + x) * self.channels + c]
     }

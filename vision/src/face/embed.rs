@@ -24,6 +24,10 @@ pub enum EmbedError {
     ChipSize { path: String, width: u32, height: u32, channels: u32, side: usize },
 }
 
+/// A face turned further than this from the camera ([`FaceSample::frontal`]) is not used for
+/// identification: neither enrolled nor compared.
+pub const MIN_FRONTAL: f32 = 0.35;
+
 /// One face as the identity stage sees it.
 #[derive(Debug, Clone)]
 pub struct FaceSample {
@@ -131,11 +135,9 @@ impl FaceEmbedder {
         pre: &mut Preprocessor,
         chip: &[u8],
     ) -> Result<Vec<f32>, ModelError> {
-        let side = self.side;
-        let pixels = Pixels { width: side, height: side, channels: 3, data: chip };
-        let whole = Rect { x: 0, y: 0, width: side as i32, height: side as i32 };
+        let pixels = Pixels { width: self.side, height: self.side, channels: 3, data: chip };
         let mut tensor = Vec::new();
-        pre.prepare(&self.model.meta.input, pixels, whole, &mut tensor);
+        pre.prepare(&self.model.meta.input, pixels, pixels.whole(), &mut tensor);
         self.model.run(&tensor)
     }
 }
