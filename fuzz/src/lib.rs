@@ -16,6 +16,11 @@ pub mod gnt;
 #[allow(dead_code)]
 pub mod idx;
 
+/// The WOFF unpacker that lets `lookout-tools` read npm's web fonts, likewise (it needs only
+/// `flate2`).
+#[path = "../../tools/src/dataset/woff.rs"]
+pub mod woff;
+
 /// No single allocation may exceed this: far more than any input of a few kilobytes justifies,
 /// far less than a 4 GiB size field asks for.
 pub const MAX_ALLOC: usize = 256 << 20;

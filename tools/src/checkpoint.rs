@@ -81,6 +81,9 @@ pub struct TrainState {
     pub best_val_loss: f64,
     pub history: Vec<EpochMetrics>,
     pub stopped_early: bool,
+    /// The exported model whose weights the run started from (`--init-from`).
+    #[serde(default)]
+    pub init_from: Option<String>,
 }
 
 fn nan() -> f64 {

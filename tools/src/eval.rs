@@ -168,6 +168,24 @@ impl EvalReport {
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({"n": self.n, "top1": self.top1, "top3": self.top3})
     }
+
+    /// The `n` most frequent confusions: (true label, predicted label, count), most first.
+    pub fn confused_pairs(&self, n: usize) -> Vec<(String, String, u64)> {
+        let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
+        for (t, row) in self.confusion.iter().enumerate() {
+            for (p, &count) in row.iter().enumerate() {
+                if p != t && count > 0 {
+                    pairs.push((count, t, p));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        pairs
+            .into_iter()
+            .take(n)
+            .map(|(count, t, p)| (self.labels[t].clone(), self.labels[p].clone(), count))
+            .collect()
+    }
 }
 
 /// How a CTC model reads held-out text lines.
@@ -227,4 +245,31 @@ pub fn evaluate_sequences(
     })?;
     let n = source.len();
     Ok(SequenceReport { n, exact: exact as f64 / n as f64, cer: cer_sum / n as f64, errors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confused_pairs_are_the_largest_off_diagonal_counts() {
+        let labels: Vec<String> = ["入", "人", "八"].iter().map(|s| s.to_string()).collect();
+        let report = EvalReport {
+            n: 20,
+            top1: 0.5,
+            top3: 1.0,
+            classes: Vec::new(),
+            confusion: vec![vec![5, 4, 1], vec![2, 3, 0], vec![0, 4, 1]],
+            labels,
+        };
+        let pairs = report.confused_pairs(3);
+        assert_eq!(
+            pairs,
+            [
+                ("入".to_string(), "人".to_string(), 4),
+                ("八".to_string(), "人".to_string(), 4),
+                ("人".to_string(), "入".to_string(), 2),
+            ]
+        );
+    }
 }

@@ -12,9 +12,10 @@ use lookout_tools::dataset::folder::FolderSource;
 use lookout_tools::dataset::glyphs;
 use lookout_tools::dataset::gnt::LEVEL1_CLASSES;
 use lookout_tools::dataset::gnt_set::GntSource;
+use lookout_tools::dataset::handwritten_digits::HandwrittenDigits;
 use lookout_tools::dataset::loader::{EpochLoader, LoaderConfig};
 use lookout_tools::dataset::render::find_fonts;
-use lookout_tools::dataset::Source;
+use lookout_tools::dataset::{strokes, Source};
 use lookout_tools::dlib_import;
 use lookout_tools::eval;
 use lookout_tools::export::{self, OrtCheck};
@@ -46,6 +47,9 @@ enum Command {
     ExtractFaces(ExtractArgs),
     /// Render handwriting-like Chinese characters from CJK fonts into .gnt files.
     MakeGlyphs(GlyphArgs),
+    /// Write Chinese characters stroke by stroke (hanzi-writer-data) into .gnt files, each
+    /// by one of many synthetic writers.
+    MakeStrokes(StrokeArgs),
     /// Convert dlib's face recognition ResNet (`dlib_face_recognition_resnet_model_v1.dat`) to
     /// a lookout embedding model, verified against dlib's own descriptors.
     ImportDlibFace(ImportFaceArgs),
@@ -71,6 +75,31 @@ struct GlyphArgs {
     /// Use the font kept out of training (for the leave-one-font-out test).
     #[arg(long)]
     held_out: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct StrokeArgs {
+    /// The folder of hanzi-writer-data's <char>.json files (scripts/hanzi-data.sh sets
+    /// LOOKOUT_HANZI_STROKES).
+    #[arg(long, value_name = "DIR", env = "LOOKOUT_HANZI_STROKES")]
+    strokes: PathBuf,
+    /// Output folder: strokes-<part>.gnt (strokes-held-out-<part>.gnt with --held-out).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Samples per character, each by a writer drawn at random.
+    #[arg(long, default_value_t = 8)]
+    per_char: usize,
+    /// How many level-1 characters, in GB2312 order (3755 = all).
+    #[arg(long, default_value_t = 3755)]
+    chars: usize,
+    /// Writers kept out of training (for evaluation).
+    #[arg(long)]
+    held_out: bool,
+    /// Output files, written by one thread each [default: number of cores].
+    #[arg(long)]
+    parts: Option<usize>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
 }
@@ -117,7 +146,8 @@ enum DeviceArg {
 struct DataArgs {
     #[arg(long, value_enum)]
     task: TrainTask,
-    /// Folder-per-class images, .gnt file(s) for hanzi, synthetic:N for digits.
+    /// Folder-per-class images, .gnt file(s) for hanzi; for digits synthetic:N (font lines),
+    /// mnist:M (lines of MNIST training digits) or both, e.g. synthetic:20000,mnist:60000.
     #[arg(long, value_name = "PATH")]
     data: PathBuf,
     /// Loader threads [default: number of cores].
@@ -129,6 +159,9 @@ struct DataArgs {
     /// Keep .gnt samples outside the 3755 level-1 characters (symbols, level 2) as classes.
     #[arg(long)]
     gnt_symbols: bool,
+    /// MNIST's folder (train-images.idx3-ubyte, ...), for `--data mnist:M` digit lines.
+    #[arg(long, value_name = "DIR", env = "LOOKOUT_MNIST")]
+    mnist: Option<PathBuf>,
 }
 
 impl DataArgs {
@@ -155,6 +188,10 @@ struct TrainArgs {
     /// Continue the run in --out from its last finished epoch.
     #[arg(long)]
     resume: bool,
+    /// Start from the weights of an exported model with the same task and labels (e.g. the
+    /// shipped one), instead of random weights.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    init_from: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Share of samples held out for validation (decided per file, stable across runs).
@@ -231,6 +268,15 @@ struct EvalArgs {
     /// N digit strings in a font the digit model never trained on (CTC models).
     #[arg(long, value_name = "N", group = "dataset")]
     synthetic_digits: Option<usize>,
+    /// N digit strings composed from MNIST's test digits (never used in training).
+    #[arg(long, value_name = "N", group = "dataset", requires = "mnist")]
+    mnist_strings: Option<usize>,
+    /// MNIST's 10,000 test digits one at a time, each alone on a line.
+    #[arg(long, group = "dataset", requires = "mnist")]
+    mnist_digits: bool,
+    /// MNIST's folder (t10k-images.idx3-ubyte, ...).
+    #[arg(long, value_name = "DIR", env = "LOOKOUT_MNIST")]
+    mnist: Option<PathBuf>,
     /// Beam width for CTC decoding (1 = greedy).
     #[arg(long, default_value_t = 1)]
     beam: usize,
@@ -295,6 +341,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => run_eval(args),
         Command::ExtractFaces(args) => run_extract(args),
         Command::MakeGlyphs(args) => run_make_glyphs(args),
+        Command::MakeStrokes(args) => run_make_strokes(args),
         Command::InspectData(args) => run_inspect(args),
         Command::ImportDlibFace(args) => run_import_face(args),
     };
@@ -337,6 +384,8 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         pause_after: args.pause_after,
         gnt_symbols: data.gnt_symbols,
         quiet: args.quiet,
+        mnist: data.mnist.clone(),
+        init_from: args.init_from,
         strict_data: args.strict_data,
     })?;
     let state = &summary.state;
@@ -398,14 +447,26 @@ fn print_ort(result: &Result<f32, String>, reference: &str) {
 }
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
-    if let Some(n) = args.synthetic_digits {
-        let source = Arc::new(DigitStrings::held_out(n)?);
+    let lines: Option<(Arc<dyn Source>, String)> = match (&args, args.mnist.as_deref()) {
+        (EvalArgs { synthetic_digits: Some(n), .. }, _) => Some((
+            Arc::new(DigitStrings::held_out(*n)?),
+            format!("held-out lines ({})", digits::HELD_OUT_FONT),
+        )),
+        (EvalArgs { mnist_strings: Some(n), .. }, Some(dir)) => Some((
+            Arc::new(HandwrittenDigits::test_strings(dir, *n)?),
+            "lines of MNIST test digits".into(),
+        )),
+        (EvalArgs { mnist_digits: true, .. }, Some(dir)) => {
+            Some((Arc::new(HandwrittenDigits::test_digits(dir)?), "MNIST test digits".into()))
+        }
+        _ => None,
+    };
+    if let Some((source, what)) = lines {
         let report = eval::evaluate_sequences(&args.model, source, args.beam, args.json)?;
         println!(
-            "{}: {} held-out lines ({}), exact {:.4}, CER {:.4}",
+            "{}: {} {what}, exact {:.4}, CER {:.4}",
             args.model.display(),
             report.n,
-            digits::HELD_OUT_FONT,
             report.exact,
             report.cer
         );
@@ -420,7 +481,12 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let source: Arc<dyn Source> = match (&args.data, &args.gnt) {
         (Some(dir), _) => Arc::new(FolderSource::open(dir)?),
         (None, Some(gnt)) => Arc::new(GntSource::open_with(gnt, args.gnt_symbols)?),
-        (None, None) => return Err(Usage("give --data, --gnt or --synthetic-digits".into()).into()),
+        (None, None) => {
+            return Err(Usage(
+                "give --data, --gnt, --synthetic-digits, --mnist-strings or --mnist-digits".into(),
+            )
+            .into())
+        }
     };
     let report = eval::evaluate(&args.model, source, args.json)?;
     println!(
@@ -437,6 +503,12 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             None => String::new(),
         };
         println!("  {}: {:.3} of {}{confused}", class.label, class.top1, class.samples);
+    }
+    let pairs = report.confused_pairs(args.worst);
+    if !pairs.is_empty() {
+        let listed: Vec<String> =
+            pairs.iter().map(|(truth, read, n)| format!("{truth}→{read} ({n})")).collect();
+        println!("most confused: {}", listed.join(", "));
     }
     let png = args.confusion.unwrap_or_else(|| args.model.with_extension("confusion.png"));
     match report.draw_confusion(&png) {
@@ -483,9 +555,44 @@ fn run_make_glyphs(args: GlyphArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_make_strokes(args: StrokeArgs) -> anyhow::Result<()> {
+    let (name, writers) = if args.held_out {
+        ("strokes-held-out", strokes::HELD_OUT_WRITERS)
+    } else {
+        ("strokes", strokes::TRAIN_WRITERS)
+    };
+    let chars = args.chars.clamp(1, LEVEL1_CLASSES);
+    let parts =
+        args.parts.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let bar = ProgressBar::new((chars * parts) as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "strokes [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
+    )?);
+    let report = strokes::write_gnt_set(
+        &args.strokes,
+        &args.out,
+        name,
+        writers,
+        chars,
+        args.per_char,
+        args.seed,
+        parts,
+        || bar.inc(1),
+    )?;
+    bar.finish_and_clear();
+    println!(
+        "{} samples in {} files under {}",
+        report.samples,
+        report.files.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
 fn run_inspect(args: InspectArgs) -> anyhow::Result<()> {
     let data = &args.data;
-    let source = train::open_source(data.task, &data.data, 1, data.gnt_symbols)?;
+    let source =
+        train::open_source(data.task, &data.data, 1, data.gnt_symbols, data.mnist.as_deref())?;
     let spec = train::input_spec(data.task, data.channels);
     let workers = data.workers();
     let config = LoaderConfig {

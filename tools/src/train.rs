@@ -22,6 +22,7 @@ use crate::dataset::loader::{Batch, EpochLoader, LoaderConfig, Unreadable};
 use crate::dataset::{self, digits, DatasetError, Source};
 use crate::nets::{Arch, Net, TrainTask};
 use crate::plot;
+use crate::warm_start;
 
 /// How many preprocessed validation inputs `verify.safetensors` keeps for `export`.
 const VERIFY_SAMPLES: usize = 16;
@@ -48,6 +49,10 @@ pub struct TrainOptions {
     /// Keep `.gnt` samples whose code is not a level-1 character (punctuation, level 2).
     pub gnt_symbols: bool,
     pub quiet: bool,
+    /// MNIST's folder, for `mnist:M` digit lines.
+    pub mnist: Option<PathBuf>,
+    /// Start from the weights of an exported model of the same task and labels (fine-tuning).
+    pub init_from: Option<PathBuf>,
     /// Any sample that cannot be loaded stops the run (otherwise such samples are left out,
     /// with a warning, up to [`MAX_UNREADABLE`] of the dataset).
     pub strict_data: bool,
@@ -73,6 +78,8 @@ pub enum TrainError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("torch: {0}")]
     Torch(#[from] tch::TchError),
+    #[error(transparent)]
+    WarmStart(#[from] crate::warm_start::WarmStartError),
     #[error(
         "{data}: {count} of {total} samples cannot be read (more than {:.0}%), e.g. {}",
         MAX_UNREADABLE * 100.0,
@@ -112,26 +119,20 @@ pub fn augment_for(task: TrainTask) -> Augment {
     }
 }
 
-/// Opens the dataset at `data`: `synthetic:N` (N generated strings) for digits, a folder of
-/// `.gnt` files or one `.gnt` file for hanzi, folder-per-class images otherwise.
-/// `gnt_symbols` keeps `.gnt` samples outside the 3755 level-1 characters as classes of their own.
+/// Opens the dataset at `data`. Digits train on generated lines: `synthetic:N` (N strings
+/// rendered from fonts), `mnist:M` (M strings composed from MNIST's training digits in
+/// `mnist`), or both, comma-separated. Hanzi read a folder of `.gnt` files or one `.gnt` file;
+/// the other tasks folder-per-class images. `gnt_symbols` keeps `.gnt` samples outside the
+/// 3755 level-1 characters as classes of their own.
 pub fn open_source(
     task: TrainTask,
     data: &Path,
     seed: u64,
     gnt_symbols: bool,
+    mnist: Option<&Path>,
 ) -> Result<Arc<dyn Source>, DatasetError> {
     if task == TrainTask::Digits {
-        let count = data
-            .to_str()
-            .and_then(|d| d.strip_prefix("synthetic:"))
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .ok_or_else(|| DatasetError::Layout {
-                path: data.to_path_buf(),
-                reason: "digits train on generated strings: give --data synthetic:N (e.g. synthetic:50000)".into(),
-            })?;
-        return Ok(Arc::new(digits::DigitStrings::training(count, seed)?));
+        return open_digit_lines(data, seed, mnist);
     }
     let is_gnt = data.extension().is_some_and(|e| e == "gnt")
         || (task == TrainTask::Hanzi && data.is_dir() && dataset::gnt_set::contains_gnt(data));
@@ -140,6 +141,38 @@ pub fn open_source(
     } else {
         Ok(Arc::new(dataset::folder::FolderSource::open(data)?))
     }
+}
+
+fn open_digit_lines(
+    data: &Path,
+    seed: u64,
+    mnist: Option<&Path>,
+) -> Result<Arc<dyn Source>, DatasetError> {
+    let usage = |reason: String| DatasetError::Layout { path: data.to_path_buf(), reason };
+    let spec = data.to_str().ok_or_else(|| usage("not UTF-8".into()))?;
+    let mut parts: Vec<(String, Arc<dyn Source>)> = Vec::new();
+    for part in spec.split(',') {
+        let (kind, count) = part.split_once(':').unwrap_or((part, ""));
+        let count = count.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| {
+            usage(format!(
+                "{part:?}: digits train on generated lines: synthetic:N (fonts), mnist:M (MNIST's training digits) or both, e.g. synthetic:20000,mnist:60000"
+            ))
+        })?;
+        let source: Arc<dyn Source> = match kind {
+            "synthetic" => Arc::new(digits::DigitStrings::training(count, seed)?),
+            "mnist" => {
+                let dir = mnist.ok_or_else(|| {
+                    usage("mnist:M needs the MNIST folder: --mnist DIR or LOOKOUT_MNIST (scripts/mnist.sh sets it)".into())
+                })?;
+                Arc::new(dataset::handwritten_digits::HandwrittenDigits::training(
+                    dir, count, seed,
+                )?)
+            }
+            other => return Err(usage(format!("{other:?}: not synthetic or mnist"))),
+        };
+        parts.push((part.to_string(), source));
+    }
+    Ok(Arc::new(dataset::Mixed::new(parts)?))
 }
 
 /// The result of a run, for the command line to print.
@@ -156,7 +189,13 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
         Some(state) => (state.seed, state.val_split),
         None => (options.seed, options.val_split),
     };
-    let source = open_source(options.task, &options.data, seed, options.gnt_symbols)?;
+    let source = open_source(
+        options.task,
+        &options.data,
+        seed,
+        options.gnt_symbols,
+        options.mnist.as_deref(),
+    )?;
     let (train_idx, val_idx) = dataset::split(source.as_ref(), val_split, seed);
     if train_idx.is_empty() {
         return Err(TrainError::Data {
@@ -194,6 +233,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
             best_val_loss: f64::INFINITY,
             history: Vec::new(),
             stopped_early: false,
+            init_from: None,
         }
     };
 
@@ -202,6 +242,11 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary, TrainError> {
     let arch = Arch::for_task(state.task, state.in_channels, classes);
     let net = Net::new(&vs.root(), &arch);
     let mut opt = AdamW::new(&vs, 1e-4);
+    if let (false, Some(model)) = (options.resume, &options.init_from) {
+        let weights = warm_start::weights_from_onnx(model, &state.labels)?;
+        checkpoint::restore(&vs, &weights, model)?;
+        state.init_from = Some(model.display().to_string());
+    }
     if options.resume {
         let path = out.join(checkpoint::LAST);
         let tensors = checkpoint::load_tensors(&path)?;

@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lookout_tools::checkpoint::TrainState;
+use lookout_tools::checkpoint::{self, TrainState};
 use lookout_tools::dataset::digits::DigitStrings;
 use lookout_tools::export::{self, OrtCheck};
-use lookout_tools::nets::TrainTask;
+use lookout_tools::nets::{Arch, Net, TrainTask};
 use lookout_tools::train::{self, TrainOptions};
+use lookout_tools::warm_start;
 use lookout_vision::model::{Model, Task};
 
 fn scratch(name: &str) -> PathBuf {
@@ -47,6 +48,8 @@ fn options(task: TrainTask, data: &Path, out: &Path, epochs: usize) -> TrainOpti
         pause_after: None,
         gnt_symbols: false,
         quiet: true,
+        mnist: None,
+        init_from: None,
         strict_data: true,
     }
 }
@@ -145,4 +148,61 @@ fn glyphs_become_gnt_that_trains_a_hanzi_model_the_runtime_runs() {
     );
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["n"], 64);
+}
+
+#[test]
+fn an_exported_model_is_a_starting_point_with_exactly_its_weights() {
+    let dir = scratch("warm");
+    let run = dir.join("run");
+    train::train(&options(TrainTask::Digits, Path::new("synthetic:64"), &run, 1)).unwrap();
+    let model_path = dir.join("digits.onnx");
+    export::export_run(&run, &model_path, OrtCheck::Skip).unwrap();
+
+    // Every weight of the network (LSTM gates and directions, the transposed head, the
+    // batch-norm statistics) comes back exactly as training left it.
+    let labels: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    let weights = warm_start::weights_from_onnx(&model_path, &labels).unwrap();
+    let best = checkpoint::load_tensors(&run.join(checkpoint::BEST)).unwrap();
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let _net = Net::new(&vs.root(), &Arch::for_task(TrainTask::Digits, 1, 10));
+    checkpoint::restore(&vs, &weights, &model_path).unwrap();
+    let restored = checkpoint::named_variables(&vs);
+    assert!(restored.len() > 20);
+    for (name, tensor) in &restored {
+        let (_, trained) = best.iter().find(|(n, _)| n == name).unwrap();
+        assert!(tensor.equal(trained), "{name} differs");
+    }
+
+    // A run started from it records where it started; a model with other labels is refused.
+    let tuned = dir.join("tuned");
+    let summary = train::train(&TrainOptions {
+        init_from: Some(model_path.clone()),
+        ..options(TrainTask::Digits, Path::new("synthetic:64"), &tuned, 1)
+    })
+    .unwrap();
+    assert_eq!(summary.state.init_from.as_deref(), model_path.to_str());
+    let face = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/face.onnx");
+    let err = train::train(&TrainOptions {
+        init_from: Some(face),
+        ..options(TrainTask::Digits, Path::new("synthetic:64"), &dir.join("refused"), 1)
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("face.onnx: its 2 labels are not the 10 being trained"), "{err}");
+}
+
+#[test]
+fn digit_line_sources_are_named_and_mnist_needs_its_folder() {
+    let dir = scratch("lines");
+    for (data, expected) in [
+        ("synthetic:0", "\"synthetic:0\": digits train on generated lines"),
+        ("fonts:10", "\"fonts:10\": digits train on generated lines"),
+        ("synthetic:10,mnist:5", "mnist:M needs the MNIST folder"),
+        ("synthetic:10,emnist:5", "\"emnist\": not synthetic or mnist"),
+    ] {
+        let err = train::train(&options(TrainTask::Digits, Path::new(data), &dir, 1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{data}: {err}");
+    }
 }

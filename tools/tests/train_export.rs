@@ -96,6 +96,8 @@ fn options(data: &Path, out: &Path, epochs: usize) -> TrainOptions {
         pause_after: None,
         gnt_symbols: false,
         quiet: true,
+        mnist: None,
+        init_from: None,
         strict_data: true,
     }
 }

@@ -295,7 +295,7 @@ fn max_filter(image: &Image) -> Image {
     filter3(image, |w| *w.iter().max().unwrap_or(&0))
 }
 
-fn box_blur(image: &Image) -> Image {
+pub(crate) fn box_blur(image: &Image) -> Image {
     filter3(image, |w| (w.iter().map(|&v| v as u32).sum::<u32>() / 9) as u8)
 }
 

@@ -80,7 +80,28 @@ fn write_font(
     progress: &(impl Fn() + Sync),
 ) -> Result<(PathBuf, usize, usize), DatasetError> {
     let path = out.join(format!("{}.gnt", font.name()));
-    let tmp = out.join(format!(".{}.gnt.partial", font.name()));
+    write_classes(&path, chars, per_char, progress, |class, c, v| {
+        Ok(font.has(c).then(|| {
+            let mut rng = Rng::for_sample(seed ^ (font_number << 48), class as u64, v as u64);
+            handwritten(font, c, &mut rng)
+        }))
+    })
+}
+
+/// Writes `path` (under a temporary name, renamed when complete) with `per_char` samples of
+/// each of the first `chars` level-1 characters drawn by `draw(class, character, variant)`,
+/// which gives `None` for a character it cannot draw. Returns the path, the sample count and
+/// how many characters could not be drawn. `progress` is called once per character. An error
+/// from `draw` ends the file: nothing is left behind.
+pub(crate) fn write_classes(
+    path: &Path,
+    chars: usize,
+    per_char: usize,
+    progress: &(impl Fn() + Sync),
+    mut draw: impl FnMut(usize, char, usize) -> Result<Option<Image>, DatasetError>,
+) -> Result<(PathBuf, usize, usize), DatasetError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
     let io = |source| DatasetError::Io { path: tmp.clone(), source };
     let mut writer = GntWriter::create(&tmp).map_err(io)?;
     let (mut samples, mut missing) = (0, 0);
@@ -88,22 +109,28 @@ fn write_font(
         progress();
         let code = gnt::level1_code(class).expect("class below 3755");
         let Some(c) = gnt::character(code) else { continue };
-        if !font.has(c) {
-            missing += 1;
-            continue;
-        }
         for v in 0..per_char {
-            let mut rng = Rng::for_sample(seed ^ (font_number << 48), class as u64, v as u64);
-            let glyph = handwritten(font, c, &mut rng);
-            let (w, h, pixels) = ink_crop(&glyph);
+            let image = match draw(class, c, v) {
+                Ok(Some(image)) => image,
+                Ok(None) => {
+                    missing += 1;
+                    break;
+                }
+                Err(e) => {
+                    drop(writer);
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
+            let (w, h, pixels) = ink_crop(&image);
             writer.write(code, w as u16, h as u16, &pixels).map_err(io)?;
             samples += 1;
         }
     }
     writer.finish().map_err(io)?;
-    std::fs::rename(&tmp, &path)
-        .map_err(|source| DatasetError::Io { path: path.clone(), source })?;
-    Ok((path, samples, missing))
+    std::fs::rename(&tmp, path)
+        .map_err(|source| DatasetError::Io { path: path.to_path_buf(), source })?;
+    Ok((path.to_path_buf(), samples, missing))
 }
 
 /// The training and held-out font sets.
@@ -135,7 +162,7 @@ pub fn handwritten(font: &Font, c: char, rng: &mut Rng) -> Image {
 
 /// Elastic distortion (Simard et al. 2003): a random displacement per pixel, smoothed by a
 /// box filter of radius `smooth` (three passes ≈ a Gaussian), scaled to `alpha` pixels.
-fn elastic(image: &Image, rng: &mut Rng, alpha: f32, smooth: f32) -> Image {
+pub(crate) fn elastic(image: &Image, rng: &mut Rng, alpha: f32, smooth: f32) -> Image {
     let (w, h) = (image.width, image.height);
     let radius = smooth as usize;
     let field = |rng: &mut Rng| {

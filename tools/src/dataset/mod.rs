@@ -8,7 +8,10 @@
 //! - [`idx`]: MNIST's IDX files (real handwritten digits).
 //! - [`glyphs`]: synthetic handwriting-like Chinese characters, written as `.gnt`.
 //! - [`digits`]: synthetic digit strings rendered from fonts, for CTC models.
-//! - [`render`]: drawing glyphs from TrueType/OpenType fonts.
+//! - [`handwritten_digits`]: digit strings composed from real MNIST digits.
+//! - [`Mixed`]: several sources with the same labels as one.
+//! - [`render`]: drawing glyphs from TrueType/OpenType fonts; [`woff`]: web fonts unpacked.
+//! - [`strokes`]: Chinese characters written stroke by stroke by synthetic writers, as `.gnt`.
 //! - [`augment`]: per-task random distortions, deterministic for a given seed.
 //! - [`loader`]: worker threads, bounded queues, shuffle buffer, batches of tensors.
 
@@ -18,11 +21,15 @@ pub mod folder;
 pub mod glyphs;
 pub mod gnt;
 pub mod gnt_set;
+pub mod handwritten_digits;
 pub mod idx;
 pub mod loader;
 pub mod render;
+pub mod strokes;
+pub mod woff;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// An 8-bit image, 1 (gray) or 3 (RGB) interleaved channels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +82,10 @@ pub enum DatasetError {
     Layout { path: PathBuf, reason: String },
     #[error(transparent)]
     Gnt(#[from] gnt::GntError),
+    #[error(transparent)]
+    Idx(#[from] idx::IdxError),
+    #[error("{first} and {other} have different labels: they cannot be mixed")]
+    LabelMismatch { first: String, other: String },
 }
 
 /// A labelled set of samples that loads any one of them on demand.
@@ -88,6 +99,56 @@ pub trait Source: Send + Sync {
     /// A stable name for sample `i` (its file, or file and offset): decides the validation split.
     fn key(&self, i: usize) -> String;
     fn load(&self, i: usize) -> Result<Sample, DatasetError>;
+}
+
+/// Several sources with the same labels, one after the other (fonts and handwriting, say).
+pub struct Mixed {
+    parts: Vec<Arc<dyn Source>>,
+}
+
+impl Mixed {
+    /// `names` name the parts in errors.
+    pub fn new(parts: Vec<(String, Arc<dyn Source>)>) -> Result<Mixed, DatasetError> {
+        if let Some((first, head)) = parts.first() {
+            if let Some((other, _)) = parts.iter().find(|(_, p)| p.labels() != head.labels()) {
+                return Err(DatasetError::LabelMismatch {
+                    first: first.clone(),
+                    other: other.clone(),
+                });
+            }
+        }
+        Ok(Mixed { parts: parts.into_iter().map(|(_, p)| p).collect() })
+    }
+
+    fn locate(&self, mut i: usize) -> (&dyn Source, usize) {
+        for part in &self.parts {
+            if i < part.len() {
+                return (part.as_ref(), i);
+            }
+            i -= part.len();
+        }
+        unreachable!("index beyond the mixed sources' total length")
+    }
+}
+
+impl Source for Mixed {
+    fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum()
+    }
+
+    fn labels(&self) -> &[String] {
+        self.parts.first().map_or(&[], |p| p.labels())
+    }
+
+    fn key(&self, i: usize) -> String {
+        let (part, i) = self.locate(i);
+        part.key(i)
+    }
+
+    fn load(&self, i: usize) -> Result<Sample, DatasetError> {
+        let (part, i) = self.locate(i);
+        part.load(i)
+    }
 }
 
 /// Splits `0..source.len()` into training and validation indices. Membership depends only on

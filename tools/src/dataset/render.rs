@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use ab_glyph::{point, Font as _, FontVec, PxScale, ScaleFont};
 
-use super::{DatasetError, Image};
+use super::{woff, DatasetError, Image};
 
-/// A loaded font file (the first face of a `.ttc` collection).
+/// A loaded font file (the first face of a `.ttc` collection, or a WOFF 1.0 web font).
 pub struct Font {
     pub path: PathBuf,
     font: FontVec,
@@ -17,6 +17,14 @@ impl Font {
     pub fn load(path: &Path) -> Result<Font, DatasetError> {
         let bytes = std::fs::read(path)
             .map_err(|source| DatasetError::Io { path: path.to_path_buf(), source })?;
+        let bytes = if bytes.starts_with(b"wOFF") {
+            woff::to_sfnt(&bytes).map_err(|reason| DatasetError::Layout {
+                path: path.to_path_buf(),
+                reason: format!("WOFF: {reason}"),
+            })?
+        } else {
+            bytes
+        };
         let font = FontVec::try_from_vec_and_index(bytes, 0).map_err(|e| DatasetError::Layout {
             path: path.to_path_buf(),
             reason: format!("not a usable font: {e}"),
