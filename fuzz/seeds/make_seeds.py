@@ -6,6 +6,7 @@ tiny_classify.onnx cut at 200 bytes).
 """
 import io
 import struct
+import zlib
 
 from PIL import Image
 
@@ -104,3 +105,22 @@ idx_images = idx([2, 3, 3], range(18))
 idx_labels = idx([2], [7, 1])
 write("idx_reader/pair.bin", bytes([len(idx_images)]) + idx_images + idx_labels)
 write("idx_reader/truncated.bin", bytes([len(idx_images)]) + idx_images[:-4] + idx_labels)
+
+
+# woff_font: a WOFF 1.0 file with one table stored as it is and one zlib-compressed.
+def woff(tables):
+    header_size, entry_size = 44, 20
+    offset = header_size + entry_size * len(tables)
+    directory, data = b"", b""
+    for tag, raw, compress in tables:
+        packed = zlib.compress(raw) if compress else raw
+        directory += tag + struct.pack(">IIII", offset + len(data), len(packed), len(raw), 0)
+        data += packed + b"\0" * (-len(packed) % 4)
+    header = b"wOFF" + struct.pack(">IIHHIHHIIIII", 0x00010000, header_size + len(directory) + len(data),
+                                   len(tables), 0, 0, 1, 0, 0, 0, 0, 0, 0)
+    return header + directory + data
+
+
+font = woff([(b"head", bytes(range(54)), False), (b"glyf", b"\x07" * 300, True)])
+write("woff_font/two_tables.woff", font)
+write("woff_font/truncated.woff", font[:70])
