@@ -568,17 +568,17 @@ fn run_make_strokes(args: StrokeArgs) -> anyhow::Result<()> {
     bar.set_style(ProgressStyle::with_template(
         "strokes [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
     )?);
-    let report = strokes::write_gnt_set(
-        &args.strokes,
-        &args.out,
+    let set = strokes::StrokeSet {
+        strokes: &args.strokes,
+        out: &args.out,
         name,
         writers,
         chars,
-        args.per_char,
-        args.seed,
+        per_char: args.per_char,
+        seed: args.seed,
         parts,
-        || bar.inc(1),
-    )?;
+    };
+    let report = strokes::write_gnt_set(&set, || bar.inc(1))?;
     bar.finish_and_clear();
     println!(
         "{} samples in {} files under {}",

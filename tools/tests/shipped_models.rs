@@ -8,6 +8,7 @@ use std::sync::Arc;
 use lookout_tools::dataset::digits::DigitStrings;
 use lookout_tools::dataset::glyphs;
 use lookout_tools::dataset::gnt_set::GntSource;
+use lookout_tools::dataset::EveryNth;
 use lookout_tools::eval;
 use lookout_vision::model::{Model, Task};
 
@@ -63,27 +64,3 @@ fn hanzi_model_reads_characters_in_a_font_it_never_saw() {
 
 /// Set from the figure in models/README.md, less a margin for the small sample.
 const HANZI_MIN_TOP1: f64 = 0.85;
-
-/// Every `step`-th sample of a source.
-struct EveryNth {
-    inner: GntSource,
-    step: usize,
-}
-
-impl lookout_tools::dataset::Source for EveryNth {
-    fn len(&self) -> usize {
-        self.inner.len() / self.step
-    }
-    fn labels(&self) -> &[String] {
-        self.inner.labels()
-    }
-    fn key(&self, i: usize) -> String {
-        self.inner.key(i * self.step)
-    }
-    fn load(
-        &self,
-        i: usize,
-    ) -> Result<lookout_tools::dataset::Sample, lookout_tools::dataset::DatasetError> {
-        self.inner.load(i * self.step)
-    }
-}

@@ -151,6 +151,30 @@ impl Source for Mixed {
     }
 }
 
+/// Every `step`-th sample of a source: a quick evaluation spread over all its classes.
+pub struct EveryNth<S> {
+    pub inner: S,
+    pub step: usize,
+}
+
+impl<S: Source> Source for EveryNth<S> {
+    fn len(&self) -> usize {
+        self.inner.len() / self.step.max(1)
+    }
+
+    fn labels(&self) -> &[String] {
+        self.inner.labels()
+    }
+
+    fn key(&self, i: usize) -> String {
+        self.inner.key(i * self.step.max(1))
+    }
+
+    fn load(&self, i: usize) -> Result<Sample, DatasetError> {
+        self.inner.load(i * self.step.max(1))
+    }
+}
+
 /// Splits `0..source.len()` into training and validation indices. Membership depends only on
 /// the sample's key and the seed, so adding files never moves old ones across the split.
 pub fn split(source: &dyn Source, val_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {

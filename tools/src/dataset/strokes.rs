@@ -23,6 +23,7 @@ use super::{DatasetError, Image};
 pub const TRAIN_WRITERS: Range<u64> = 0..400;
 /// Writer numbers kept for evaluation: never drawn in training.
 pub const HELD_OUT_WRITERS: Range<u64> = 1_000_000..1_000_100;
+const _: () = assert!(HELD_OUT_WRITERS.start >= TRAIN_WRITERS.end, "writer sets overlap");
 
 /// The stroke data's coordinate box: x in 0..1024, y in -124..900 (y up).
 const UNITS: f32 = 1024.0;
@@ -184,7 +185,7 @@ impl Writer {
             .collect();
         let mut path = smooth(&moved, 12.0);
         if self.tremor > 0.0 && path.len() > 2 {
-            let (phase, frequency) = (rng.range(0.0, 6.28), rng.range(0.01, 0.03));
+            let (phase, frequency) = (rng.range(0.0, std::f32::consts::TAU), rng.range(0.01, 0.03));
             let mut travelled = 0.0;
             for k in 1..path.len() {
                 travelled += distance(path[k - 1], path[k]);
@@ -317,23 +318,34 @@ impl Coverage {
     }
 }
 
-/// Writes `<out>/<name>-<part>.gnt` (`parts` files, one thread each): `per_char` samples of
-/// each of the first `chars` level-1 characters whose strokes are in `strokes_dir`, each by a
-/// writer drawn from `writers`. `progress` is called once per character.
+/// What [`write_gnt_set`] writes.
+#[derive(Debug, Clone)]
+pub struct StrokeSet<'a> {
+    /// The folder of `<char>.json` stroke files.
+    pub strokes: &'a Path,
+    pub out: &'a Path,
+    /// Files are named `<name>-<part>.gnt`.
+    pub name: &'a str,
+    /// Each sample's writer is drawn from these writer numbers.
+    pub writers: Range<u64>,
+    /// The first `chars` level-1 characters, in GB2312 order.
+    pub chars: usize,
+    pub per_char: usize,
+    pub seed: u64,
+    /// Files, written by one thread each.
+    pub parts: usize,
+}
+
+/// Writes the `.gnt` files of `set`. `progress` is called once per character per part.
 pub fn write_gnt_set(
-    strokes_dir: &Path,
-    out: &Path,
-    name: &str,
-    writers: Range<u64>,
-    chars: usize,
-    per_char: usize,
-    seed: u64,
-    parts: usize,
+    set: &StrokeSet,
     progress: impl Fn() + Sync,
 ) -> Result<GlyphReport, DatasetError> {
+    let StrokeSet { strokes: strokes_dir, out, name, chars, per_char, seed, .. } = *set;
+    let writers = set.writers.clone();
     std::fs::create_dir_all(out)
         .map_err(|source| DatasetError::Io { path: out.to_path_buf(), source })?;
-    let parts = parts.max(1);
+    let parts = set.parts.max(1);
     let chosen = |class: usize, v: usize| {
         let mut rng = Rng::for_sample(seed, class as u64, v as u64);
         let writer = writers.start + rng.next_u64() % (writers.end - writers.start).max(1);
@@ -395,7 +407,6 @@ mod tests {
     fn writers_keep_their_habits_and_differ_from_each_other() {
         assert_eq!(Writer::new(7), Writer::new(7));
         assert_ne!(Writer::new(7), Writer::new(8));
-        assert!(HELD_OUT_WRITERS.start >= TRAIN_WRITERS.end);
     }
 
     #[test]
