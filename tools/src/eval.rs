@@ -188,6 +188,38 @@ impl EvalReport {
     }
 }
 
+/// `count` samples spread evenly over `source`, each with what `model` read (a CTC model's
+/// text, greedy; a classifier's top label), for a [`plot::reading_sheet`].
+pub fn readings(
+    model_path: &Path,
+    source: &dyn Source,
+    count: usize,
+) -> Result<Vec<plot::Reading>, EvalError> {
+    let model = Model::load(model_path)?;
+    let labels = &model.meta.labels;
+    let step = (source.len() / count.max(1)).max(1);
+    let mut pre = Preprocessor::default();
+    let mut tensor = Vec::new();
+    let mut out = Vec::new();
+    for i in (0..source.len()).step_by(step).take(count) {
+        let sample = source.load(i)?;
+        let pixels = sample.image.pixels();
+        pre.prepare(&model.meta.input, pixels, pixels.whole(), &mut tensor);
+        let probs = model.run(&tensor)?;
+        let text = |s: &[usize]| s.iter().map(|&i| labels[i].as_str()).collect::<String>();
+        let (truth, read) = if model.meta.task == Task::Ctc {
+            let read = lookout_vision::ctc::greedy(&probs, labels.len() + 1);
+            let truth: Vec<usize> = sample.text.iter().map(|&t| t as usize).collect();
+            (text(&truth), text(&read))
+        } else {
+            let truth = source.labels()[sample.label].clone();
+            (truth, labels[lookout_vision::scores::argmax(&probs)].clone())
+        };
+        out.push(plot::Reading { image: sample.image, truth, read });
+    }
+    Ok(out)
+}
+
 /// How a CTC model reads held-out text lines.
 #[derive(Debug, Clone)]
 pub struct SequenceReport {

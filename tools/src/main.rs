@@ -21,6 +21,7 @@ use lookout_tools::eval;
 use lookout_tools::export::{self, OrtCheck};
 use lookout_tools::faces::{self, ExtractOptions};
 use lookout_tools::nets::TrainTask;
+use lookout_tools::plot;
 use lookout_tools::train::{self, TrainOptions};
 use lookout_vision::cascade::{self, DetectParams, Detector};
 
@@ -283,6 +284,13 @@ struct EvalArgs {
     /// Confusion matrix image (models with at most 50 classes) [default: <model>.confusion.png].
     #[arg(long, value_name = "PNG")]
     confusion: Option<PathBuf>,
+    /// Also draw this many samples, spread over the set, framed green (read right) or red,
+    /// into --sheet.
+    #[arg(long, default_value_t = 0, value_name = "N", requires = "sheet")]
+    sheet_count: usize,
+    /// The PNG of --sheet-count samples.
+    #[arg(long, value_name = "PNG")]
+    sheet: Option<PathBuf>,
     /// Print the worst classes (this many).
     #[arg(long, default_value_t = 10)]
     worst: usize,
@@ -462,6 +470,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         _ => None,
     };
     if let Some((source, what)) = lines {
+        draw_sheet(&args, source.as_ref())?;
         let report = eval::evaluate_sequences(&args.model, source, args.beam, args.json)?;
         println!(
             "{}: {} {what}, exact {:.4}, CER {:.4}",
@@ -488,6 +497,7 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             .into())
         }
     };
+    draw_sheet(&args, source.as_ref())?;
     let report = eval::evaluate(&args.model, source, args.json)?;
     println!(
         "{}: {} samples, top-1 {:.4}, top-3 {:.4}",
@@ -523,6 +533,18 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", report.json());
     }
+    Ok(())
+}
+
+/// The `--sheet` of `eval`: text lines in wide cells, characters in square ones.
+fn draw_sheet(args: &EvalArgs, source: &dyn Source) -> anyhow::Result<()> {
+    let Some(png) = &args.sheet else { return Ok(()) };
+    let readings = eval::readings(&args.model, source, args.sheet_count)?;
+    let wide = readings.first().is_some_and(|r| r.image.width > 2 * r.image.height);
+    let (columns, cell) = if wide { (4, (192, 48)) } else { (12, (64, 64)) };
+    plot::reading_sheet(png, &readings, columns, cell)
+        .with_context(|| format!("{}: cannot draw", png.display()))?;
+    println!("sheet: {}", png.display());
     Ok(())
 }
 

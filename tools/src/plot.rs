@@ -170,3 +170,65 @@ pub fn confusion(path: &Path, labels: &[String], counts: &[Vec<u64>]) -> Result<
     }
     root.present().map_err(draw_err)
 }
+
+/// One sample as the model read it, for [`reading_sheet`].
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub image: crate::dataset::Image,
+    pub truth: String,
+    pub read: String,
+}
+
+/// A sheet of samples in a grid of `columns`, each scaled into a `cell` box (width, height)
+/// with a green frame when it was read right and a red one otherwise; captions (the truth, and
+/// what was read when it differs) are written under each sample when they are plain text.
+pub fn reading_sheet(
+    path: &Path,
+    readings: &[Reading],
+    columns: usize,
+    cell: (u32, u32),
+) -> Result<(), PlotError> {
+    ensure_font()?;
+    let columns = columns.max(1);
+    let captions = readings.iter().all(|r| r.truth.is_ascii() && r.read.is_ascii());
+    let caption_height = if captions { 18 } else { 0 };
+    let (cw, ch) = (cell.0 + 8, cell.1 + 8 + caption_height);
+    let rows = readings.len().div_ceil(columns) as u32;
+    let root =
+        BitMapBackend::new(path, (cw * columns as u32, (ch * rows).max(1))).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err)?;
+    let font = ("sans-serif", 14).into_font();
+    for (k, reading) in readings.iter().enumerate() {
+        let (x0, y0) = ((k % columns) as u32 * cw, (k / columns) as u32 * ch);
+        let right = reading.truth == reading.read;
+        let frame = if right { RGBColor(40, 160, 60) } else { RGBColor(210, 40, 40) };
+        root.draw(&Rectangle::new(
+            [(x0 as i32 + 1, y0 as i32 + 1), ((x0 + cell.0 + 6) as i32, (y0 + cell.1 + 6) as i32)],
+            frame.stroke_width(3),
+        ))
+        .map_err(draw_err)?;
+        let image = &reading.image;
+        let scale = (cell.0 as f32 / image.width as f32).min(cell.1 as f32 / image.height as f32);
+        let (w, h) = ((image.width as f32 * scale) as u32, (image.height as f32 * scale) as u32);
+        for y in 0..h {
+            for x in 0..w {
+                let (sx, sy) = ((x as f32 / scale) as usize, (y as f32 / scale) as usize);
+                let at = (sy.min(image.height - 1) * image.width + sx.min(image.width - 1))
+                    * image.channels;
+                let v = image.data[at];
+                root.draw_pixel(((x0 + 4 + x) as i32, (y0 + 4 + y) as i32), &RGBColor(v, v, v))
+                    .map_err(draw_err)?;
+            }
+        }
+        if captions {
+            let text = if right {
+                reading.truth.clone()
+            } else {
+                format!("{} read {}", reading.truth, reading.read)
+            };
+            root.draw(&Text::new(text, (x0 as i32 + 4, (y0 + cell.1 + 9) as i32), font.clone()))
+                .map_err(draw_err)?;
+        }
+    }
+    root.present().map_err(draw_err)
+}

@@ -120,7 +120,7 @@ impl Writer {
             placement: rng.range(0.0, 28.0),
             sizing: rng.range(0.0, 0.15),
             flick: rng.range(0.0, 0.5),
-            cursive: fast * 0.6,
+            cursive: fast * 0.7,
             tremor: rng.range(0.0, 8.0),
             bend: rng.range(0.5, 3.0),
         }
@@ -145,10 +145,11 @@ impl Writer {
             let path: Vec<[f32; 2]> = path.into_iter().map(to_canvas).collect();
             let widths = self.widths(&path, scale, rng);
             if let (Some(end), Some(&start)) = (previous_end, path.first()) {
-                // A fast hand drags a thin line to the next stroke instead of lifting the pen.
+                // A fast hand drags a line to the next stroke instead of lifting the pen: the
+                // faster, the fuller.
                 if rng.chance(self.cursive) && distance(end, start) < 0.45 * px {
-                    let w = 0.3 * self.pen * scale;
-                    canvas.segment(end, start, w, w);
+                    let w = (0.25 + self.cursive * rng.unit()) * self.pen * scale;
+                    canvas.segment(end, start, w.max(MIN_WIDTH), w.max(MIN_WIDTH));
                 }
             }
             for k in 1..path.len() {
@@ -183,6 +184,18 @@ impl Writer {
                 ]
             })
             .collect();
+        // A fast hand cuts corners: the pen skips some of the median's turning points.
+        let moved = if moved.len() > 3 && rng.chance(self.cursive) {
+            let last = moved.len() - 1;
+            moved
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k == 0 || k == last || k % 2 == 0)
+                .map(|(_, p)| *p)
+                .collect()
+        } else {
+            moved
+        };
         let mut path = smooth(&moved, 12.0);
         if self.tremor > 0.0 && path.len() > 2 {
             let (phase, frequency) = (rng.range(0.0, std::f32::consts::TAU), rng.range(0.01, 0.03));
