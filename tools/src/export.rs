@@ -418,7 +418,7 @@ pub fn export_run(
         labels: state.labels.clone(),
         input: state.input.clone(),
         trained_on: format!(
-            "lookout-tools {} train --task {} --data {} --seed {} ({} training samples, {} epochs)",
+            "lookout-tools {} train --task {} --data {} --seed {}{} ({} training samples, {} epochs)",
             env!("CARGO_PKG_VERSION"),
             serde_json::to_value(state.task)
                 .ok()
@@ -426,6 +426,7 @@ pub fn export_run(
                 .unwrap_or_default(),
             state.data,
             state.seed,
+            state.init_from.as_ref().map(|m| format!(" --init-from {m}")).unwrap_or_default(),
             state.train_samples,
             state.epochs_done
         ),

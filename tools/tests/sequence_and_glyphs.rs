@@ -181,6 +181,10 @@ fn an_exported_model_is_a_starting_point_with_exactly_its_weights() {
     })
     .unwrap();
     assert_eq!(summary.state.init_from.as_deref(), model_path.to_str());
+    let tuned_path = dir.join("tuned.onnx");
+    export::export_run(&tuned, &tuned_path, OrtCheck::Skip).unwrap();
+    let trained_on = Model::load(&tuned_path).unwrap().meta.trained_on.unwrap();
+    assert!(trained_on.contains(&format!("--init-from {}", model_path.display())), "{trained_on}");
     let face = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/face.onnx");
     let err = train::train(&TrainOptions {
         init_from: Some(face),
