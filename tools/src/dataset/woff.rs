@@ -8,8 +8,9 @@ const HEADER: usize = 44;
 const ENTRY: usize = 20;
 /// No font has more; a larger count is a broken file.
 const MAX_TABLES: usize = 256;
-/// Fonts are a few MB; refusing larger tables keeps a bad length field from allocating much.
-const MAX_TABLE: usize = 64 << 20;
+/// Fonts are a few MB (a CJK font some tens); refusing more keeps a bad length field, or many
+/// table entries pointing at the same small zlib bomb, from taking much memory.
+const MAX_FONT: usize = 96 << 20;
 
 fn be32(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
@@ -29,15 +30,23 @@ pub fn to_sfnt(woff: &[u8]) -> Result<Vec<u8>, String> {
     if count == 0 || count > MAX_TABLES {
         return Err(format!("{count} tables"));
     }
-    let mut tables = Vec::with_capacity(count);
+    let mut entries = Vec::with_capacity(count);
     for k in 0..count {
         let at = HEADER + k * ENTRY;
         let field = |o: usize| be32(woff, at + o).ok_or(format!("table directory entry {k} cut"));
         let (tag, offset, compressed, length, checksum) =
             (field(0)?, field(4)? as usize, field(8)? as usize, field(12)? as usize, field(16)?);
-        if length > MAX_TABLE || compressed > length {
+        if compressed > length {
             return Err(format!("table {k}: {compressed} bytes for {length}"));
         }
+        entries.push((tag, offset, compressed, length, checksum));
+    }
+    // Checked before inflating anything.
+    if entries.iter().fold(0usize, |sum, e| sum.saturating_add(e.3)) > MAX_FONT {
+        return Err(format!("tables add up to more than {} MB", MAX_FONT >> 20));
+    }
+    let mut tables = Vec::with_capacity(count);
+    for (k, &(tag, offset, compressed, length, checksum)) in entries.iter().enumerate() {
         let data = woff
             .get(offset..offset.checked_add(compressed).ok_or("table offset overflows")?)
             .ok_or(format!("table {k} lies outside the file"))?;
@@ -132,5 +141,12 @@ mod tests {
         let mut lying = woff.clone();
         lying[HEADER + 12..HEADER + 16].copy_from_slice(&1000u32.to_be_bytes());
         assert!(to_sfnt(&lying).unwrap_err().contains("table 0"));
+        // Both entries claiming 60 MB: more than any font, refused before inflating anything.
+        let mut bomb = woff.clone();
+        for k in 0..2 {
+            let at = HEADER + k * ENTRY + 12;
+            bomb[at..at + 4].copy_from_slice(&(60u32 << 20).to_be_bytes());
+        }
+        assert!(to_sfnt(&bomb).unwrap_err().contains("more than 96 MB"));
     }
 }
