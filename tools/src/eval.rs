@@ -224,6 +224,8 @@ pub fn readings(
 #[derive(Debug, Clone)]
 pub struct SequenceReport {
     pub n: usize,
+    /// Characters in all the lines' true texts.
+    pub characters: usize,
     /// Share of lines read exactly.
     pub exact: f64,
     /// Character error rate: edit distance over true length, averaged over lines.
@@ -258,7 +260,7 @@ pub fn evaluate_sequences(
     }
     let labels = model.meta.labels.clone();
     let classes = labels.len() + 1;
-    let (mut exact, mut cer_sum) = (0usize, 0.0f64);
+    let (mut exact, mut cer_sum, mut characters) = (0usize, 0.0f64, 0usize);
     let mut errors = Vec::new();
     for_each_output(&model, source.as_ref(), quiet, |sample, probs| {
         let read = if beam_width <= 1 {
@@ -267,6 +269,7 @@ pub fn evaluate_sequences(
             lookout_vision::ctc::beam(probs, classes, beam_width).0
         };
         let truth: Vec<usize> = sample.text.iter().map(|&t| t as usize).collect();
+        characters += truth.len();
         exact += usize::from(read == truth);
         cer_sum +=
             lookout_vision::ctc::edit_distance(&read, &truth) as f64 / truth.len().max(1) as f64;
@@ -276,7 +279,13 @@ pub fn evaluate_sequences(
         }
     })?;
     let n = source.len();
-    Ok(SequenceReport { n, exact: exact as f64 / n as f64, cer: cer_sum / n as f64, errors })
+    Ok(SequenceReport {
+        n,
+        characters,
+        exact: exact as f64 / n as f64,
+        cer: cer_sum / n as f64,
+        errors,
+    })
 }
 
 #[cfg(test)]

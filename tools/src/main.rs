@@ -473,9 +473,10 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         draw_sheet(&args, source.as_ref())?;
         let report = eval::evaluate_sequences(&args.model, source, args.beam, args.json)?;
         println!(
-            "{}: {} {what}, exact {:.4}, CER {:.4}",
+            "{}: {} {what} ({} characters), exact {:.4}, CER {:.4}",
             args.model.display(),
             report.n,
+            report.characters,
             report.exact,
             report.cer
         );
@@ -568,13 +569,12 @@ fn run_make_glyphs(args: GlyphArgs) -> anyhow::Result<()> {
     for (font, missing) in &report.missing {
         eprintln!("warning: {font} lacks {missing} of the characters; they were skipped");
     }
-    println!(
-        "{} samples in {} files under {}",
-        report.samples,
-        report.files.len(),
-        args.out.display()
-    );
+    print_written(&report, &args.out);
     Ok(())
+}
+
+fn print_written(report: &glyphs::GlyphReport, out: &std::path::Path) {
+    println!("{} samples in {} files under {}", report.samples, report.files.len(), out.display());
 }
 
 fn run_make_strokes(args: StrokeArgs) -> anyhow::Result<()> {
@@ -602,12 +602,7 @@ fn run_make_strokes(args: StrokeArgs) -> anyhow::Result<()> {
     };
     let report = strokes::write_gnt_set(&set, || bar.inc(1))?;
     bar.finish_and_clear();
-    println!(
-        "{} samples in {} files under {}",
-        report.samples,
-        report.files.len(),
-        args.out.display()
-    );
+    print_written(&report, &args.out);
     Ok(())
 }
 

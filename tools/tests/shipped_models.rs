@@ -38,7 +38,7 @@ fn digits_model_reads_strings_in_a_font_it_never_saw() {
         eval::evaluate_sequences(&path, Arc::new(DigitStrings::held_out(200).unwrap()), 1, true)
             .unwrap();
     assert!(
-        report.exact >= 0.85 && report.cer <= 0.05,
+        report.exact >= 0.97 && report.cer <= 0.01,
         "exact {} CER {}",
         report.exact,
         report.cer
