@@ -88,7 +88,7 @@ pub fn evaluate(
 
     let mut confusion = vec![vec![0u64; labels.len()]; labels.len()];
     let (mut top1, mut top3) = (0usize, 0usize);
-    for_each_output(&model, source.as_ref(), quiet, |sample, probs| {
+    for_each_output(&model, source.as_ref(), 0..source.len(), quiet, |sample, probs| {
         let truth = mapping[sample.label];
         let rank = probs.iter().filter(|&&p| p > probs[truth]).count();
         top1 += usize::from(rank == 0);
@@ -127,27 +127,28 @@ pub fn evaluate(
     })
 }
 
-/// Runs `model` on every sample of `source` (whole image as the region, the runtime's
-/// preprocessing), with a progress bar unless `quiet`, handing each output to `visit`.
+/// Runs `model` on the samples `indices` of `source` (whole image as the region, the
+/// runtime's preprocessing), with a progress bar unless `quiet`, handing each output to `visit`.
 fn for_each_output(
     model: &Model,
     source: &dyn Source,
+    indices: impl ExactSizeIterator<Item = usize>,
     quiet: bool,
-    mut visit: impl FnMut(&crate::dataset::Sample, &[f32]),
+    mut visit: impl FnMut(crate::dataset::Sample, &[f32]),
 ) -> Result<(), EvalError> {
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(source.len() as u64) };
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(indices.len() as u64) };
     bar.set_style(
         ProgressStyle::with_template("eval [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
             .expect("valid template"),
     );
     let mut pre = Preprocessor::default();
     let mut tensor = Vec::new();
-    for i in 0..source.len() {
+    for i in indices {
         let sample = source.load(i)?;
         let pixels = sample.image.pixels();
         pre.prepare(&model.meta.input, pixels, pixels.whole(), &mut tensor);
         let probs = model.run(&tensor)?;
-        visit(&sample, &probs);
+        visit(sample, &probs);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -198,25 +199,20 @@ pub fn readings(
     let model = Model::load(model_path)?;
     let labels = &model.meta.labels;
     let step = (source.len() / count.max(1)).max(1);
-    let mut pre = Preprocessor::default();
-    let mut tensor = Vec::new();
+    let text = |s: &[usize]| s.iter().map(|&i| labels[i].as_str()).collect::<String>();
     let mut out = Vec::new();
-    for i in (0..source.len()).step_by(step).take(count) {
-        let sample = source.load(i)?;
-        let pixels = sample.image.pixels();
-        pre.prepare(&model.meta.input, pixels, pixels.whole(), &mut tensor);
-        let probs = model.run(&tensor)?;
-        let text = |s: &[usize]| s.iter().map(|&i| labels[i].as_str()).collect::<String>();
+    let indices = (0..source.len()).step_by(step).take(count);
+    for_each_output(&model, source, indices, true, |sample, probs| {
         let (truth, read) = if model.meta.task == Task::Ctc {
-            let read = lookout_vision::ctc::greedy(&probs, labels.len() + 1);
+            let read = lookout_vision::ctc::greedy(probs, labels.len() + 1);
             let truth: Vec<usize> = sample.text.iter().map(|&t| t as usize).collect();
             (text(&truth), text(&read))
         } else {
             let truth = source.labels()[sample.label].clone();
-            (truth, labels[lookout_vision::scores::argmax(&probs)].clone())
+            (truth, labels[lookout_vision::scores::argmax(probs)].clone())
         };
         out.push(plot::Reading { image: sample.image, truth, read });
-    }
+    })?;
     Ok(out)
 }
 
@@ -262,7 +258,7 @@ pub fn evaluate_sequences(
     let classes = labels.len() + 1;
     let (mut exact, mut cer_sum, mut characters) = (0usize, 0.0f64, 0usize);
     let mut errors = Vec::new();
-    for_each_output(&model, source.as_ref(), quiet, |sample, probs| {
+    for_each_output(&model, source.as_ref(), 0..source.len(), quiet, |sample, probs| {
         let read = if beam_width <= 1 {
             lookout_vision::ctc::greedy(probs, classes)
         } else {

@@ -586,7 +586,7 @@ fn run_make_strokes(args: StrokeArgs) -> anyhow::Result<()> {
     let chars = args.chars.clamp(1, LEVEL1_CLASSES);
     let parts =
         args.parts.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let bar = ProgressBar::new((chars * parts) as u64);
+    let bar = ProgressBar::new(chars as u64);
     bar.set_style(ProgressStyle::with_template(
         "strokes [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
     )?);

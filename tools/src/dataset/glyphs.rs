@@ -80,7 +80,7 @@ fn write_font(
     progress: &(impl Fn() + Sync),
 ) -> Result<(PathBuf, usize, usize), DatasetError> {
     let path = out.join(format!("{}.gnt", font.name()));
-    write_classes(&path, chars, per_char, progress, |class, c, v| {
+    write_classes(&path, 0..chars.min(LEVEL1_CLASSES), per_char, progress, |class, c, v| {
         Ok(font.has(c).then(|| {
             let mut rng = Rng::for_sample(seed ^ (font_number << 48), class as u64, v as u64);
             handwritten(font, c, &mut rng)
@@ -89,13 +89,13 @@ fn write_font(
 }
 
 /// Writes `path` (under a temporary name, renamed when complete) with `per_char` samples of
-/// each of the first `chars` level-1 characters drawn by `draw(class, character, variant)`,
+/// each level-1 character of `classes` (all below 3755) drawn by `draw(class, character, variant)`,
 /// which gives `None` for a character it cannot draw. Returns the path, the sample count and
 /// how many characters could not be drawn. `progress` is called once per character. An error
 /// from `draw` ends the file: nothing is left behind.
 pub(crate) fn write_classes(
     path: &Path,
-    chars: usize,
+    classes: impl Iterator<Item = usize>,
     per_char: usize,
     progress: &(impl Fn() + Sync),
     mut draw: impl FnMut(usize, char, usize) -> Result<Option<Image>, DatasetError>,
@@ -105,7 +105,7 @@ pub(crate) fn write_classes(
     let io = |source| DatasetError::Io { path: tmp.clone(), source };
     let mut writer = GntWriter::create(&tmp).map_err(io)?;
     let (mut samples, mut missing) = (0, 0);
-    for class in 0..chars.min(LEVEL1_CLASSES) {
+    for class in classes {
         progress();
         let code = gnt::level1_code(class).expect("class below 3755");
         let Some(c) = gnt::character(code) else { continue };

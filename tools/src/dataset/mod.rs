@@ -107,7 +107,7 @@ pub struct Mixed {
 }
 
 impl Mixed {
-    /// `names` name the parts in errors.
+    /// Each part comes with the name its errors call it by.
     pub fn new(parts: Vec<(String, Arc<dyn Source>)>) -> Result<Mixed, DatasetError> {
         if let Some((first, head)) = parts.first() {
             if let Some((other, _)) = parts.iter().find(|(_, p)| p.labels() != head.labels()) {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use super::augment::Rng;
 use super::glyphs::{elastic, write_classes, GlyphReport};
+use super::gnt::LEVEL1_CLASSES;
 use super::{DatasetError, Image};
 
 /// Writer numbers used for training.
@@ -349,7 +350,7 @@ pub struct StrokeSet<'a> {
     pub parts: usize,
 }
 
-/// Writes the `.gnt` files of `set`. `progress` is called once per character per part.
+/// Writes the `.gnt` files of `set`. `progress` is called once per character.
 pub fn write_gnt_set(
     set: &StrokeSet,
     progress: impl Fn() + Sync,
@@ -370,10 +371,9 @@ pub fn write_gnt_set(
                 let (progress, chosen) = (&progress, &chosen);
                 let path = out.join(format!("{name}-{part}.gnt"));
                 scope.spawn(move || {
-                    write_classes(&path, chars, per_char, progress, |class, c, v| {
-                        if class % parts != part {
-                            return Ok(None);
-                        }
+                    // Part k writes every `parts`-th character, starting with the k-th.
+                    let classes = (part..chars.min(LEVEL1_CLASSES)).step_by(parts);
+                    write_classes(&path, classes, per_char, progress, |class, c, v| {
                         let strokes = StrokeChar::load(strokes_dir, c)?;
                         let (writer, mut rng) = chosen(class, v);
                         Ok(Some(writer.write(&strokes, &mut rng)))
