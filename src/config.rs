@@ -28,6 +28,7 @@ pub enum ConfigError {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub source: SourceConfig,
+    pub motion: MotionConfig,
     pub detect: DetectConfig,
     pub face: FaceConfig,
     pub text: TextConfig,
@@ -47,6 +48,7 @@ impl Default for Config {
         let chime = |label: &str| ActionConfig { on: label.into(), ..ActionConfig::default() };
         Config {
             source: SourceConfig::default(),
+            motion: MotionConfig::default(),
             detect: DetectConfig::default(),
             face: FaceConfig::default(),
             text: TextConfig::default(),
@@ -161,6 +163,58 @@ impl<'de> Deserialize<'de> for SourceSpec {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MotionConfig {
+    /// Off: every frame goes through the cascade.
+    pub enabled: bool,
+    /// Gray levels (1-255) a pixel of the gate's small picture must differ from the background.
+    pub threshold: u32,
+    /// Smallest moving blob that counts, in frame pixels (width x height of its pixels).
+    pub min_area: u32,
+    /// Drop isolated changed pixels (sensor noise in a dark room) before blobs are counted.
+    pub despeckle: bool,
+    /// Seconds for the background to take in a lasting change (a moved chair, daylight).
+    pub background_s: f64,
+    /// When this share of the watched frame changes at once (lights, IR mode), the background
+    /// is learnt again instead of running the cascade; 100 = never.
+    pub lightswitch_percent: u32,
+    /// Seconds the cascade keeps running on whole frames after motion stops.
+    pub linger_s: f64,
+    /// Seconds between whole-frame scans while nothing moves, so someone sitting still is seen.
+    pub full_scan_s: f64,
+    /// Where the cascade looks on a frame with motion: `regions` (what moved, grown and
+    /// merged) or `frame` (the whole frame).
+    pub scan: ScanArea,
+    /// Polygons in frame pixels where motion is ignored (a TV, a window, a clock):
+    /// `masks = [[[0, 0], [120, 0], [120, 90], [0, 90]]]`.
+    pub masks: Vec<Vec<[i32; 2]>>,
+}
+
+impl Default for MotionConfig {
+    fn default() -> Self {
+        MotionConfig {
+            enabled: true,
+            threshold: 25,
+            min_area: 900,
+            despeckle: true,
+            background_s: 10.0,
+            lightswitch_percent: 60,
+            linger_s: 2.0,
+            full_scan_s: 5.0,
+            scan: ScanArea::Regions,
+            masks: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanArea {
+    Regions,
+    Frame,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ pub mod config;
 pub mod daemon;
 pub mod identity;
 pub mod logging;
+pub mod motion;
 pub mod pipeline;
 pub mod service;
 pub mod settings;

@@ -14,7 +14,9 @@ use std::time::Duration;
 use lookout_vision::cascade::Rect;
 
 use crate::actions::audio::Sound;
-use crate::config::{Config, ConfigError, FaceConfig, OverlapPolicy, PixelFormat, SourceSpec};
+use crate::config::{
+    Config, ConfigError, FaceConfig, OverlapPolicy, PixelFormat, ScanArea, SourceSpec,
+};
 use crate::identity::unknown::UnknownStore;
 
 /// The shipped face embedding model and landmark model, found by [`shipped_model`].
@@ -51,6 +53,8 @@ pub struct Settings {
     /// The file the settings came from (or "built-in defaults"), for messages.
     pub origin: PathBuf,
     pub source: SourceSettings,
+    /// `None`: `[motion] enabled = false`.
+    pub motion: Option<MotionSettings>,
     pub detect: DetectSettings,
     /// `None`: `[face] enabled = false`.
     pub face: Option<FaceSettings>,
@@ -86,6 +90,23 @@ pub struct SourceSettings {
     pub replay_fps: Option<f64>,
     /// Passes over a replay folder; `None` = until stopped.
     pub replay_loops: Option<NonZeroU32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MotionSettings {
+    /// 1-255.
+    pub threshold: u8,
+    /// Frame pixels, at least 1.
+    pub min_area: u32,
+    pub despeckle: bool,
+    pub background: Duration,
+    /// Within (0, 1]; 1 = only when every watched pixel changes.
+    pub lightswitch: f32,
+    pub linger: Duration,
+    pub full_scan: Duration,
+    pub scan: ScanArea,
+    /// Each with at least three corners.
+    pub masks: Vec<Vec<[i32; 2]>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -228,6 +249,7 @@ impl Settings {
         Ok(Settings {
             origin: origin.to_path_buf(),
             source: v.source(&raw)?,
+            motion: v.motion(&raw)?,
             detect: v.detect(&raw)?,
             face: v.face(&raw)?,
             text: v.text(&raw)?,
@@ -364,6 +386,45 @@ impl Validator<'_> {
             replay_fps,
             replay_loops: NonZeroU32::new(s.replay_loops),
         })
+    }
+
+    fn motion(&self, raw: &Config) -> Result<Option<MotionSettings>, ConfigError> {
+        let m = &raw.motion;
+        if !m.enabled {
+            return Ok(None);
+        }
+        let Ok(threshold @ 1..=255) = u8::try_from(m.threshold) else {
+            return self.bad("motion.threshold", format!("{} is outside 1-255", m.threshold));
+        };
+        if m.min_area == 0 {
+            return self.bad("motion.min_area", "must be at least 1 pixel");
+        }
+        if !(1..=100).contains(&m.lightswitch_percent) {
+            return self.bad(
+                "motion.lightswitch_percent",
+                format!("{} is outside 1-100", m.lightswitch_percent),
+            );
+        }
+        // Zero is a valid linger: scan only the frames that move.
+        let linger = if m.linger_s == 0.0 {
+            Duration::ZERO
+        } else {
+            self.seconds("motion.linger_s", m.linger_s, 0.0)?
+        };
+        if let Some(i) = m.masks.iter().position(|p| p.len() < 3) {
+            return self.bad("motion.masks", format!("mask {} has fewer than 3 corners", i + 1));
+        }
+        Ok(Some(MotionSettings {
+            threshold,
+            min_area: m.min_area,
+            despeckle: m.despeckle,
+            background: self.seconds("motion.background_s", m.background_s, 0.1)?,
+            lightswitch: m.lightswitch_percent as f32 / 100.0,
+            linger,
+            full_scan: self.seconds("motion.full_scan_s", m.full_scan_s, 0.1)?,
+            scan: m.scan,
+            masks: m.masks.clone(),
+        }))
     }
 
     fn detect(&self, raw: &Config) -> Result<DetectSettings, ConfigError> {

@@ -264,10 +264,12 @@ fn a_gallery_changed_by_enrolment_is_swapped_in_and_a_broken_one_is_not() {
         let good = std::fs::read(&gallery).unwrap();
         std::fs::write(&gallery, &good[..good.len() - 10]).unwrap();
         wait_until("the refusal", LIMIT, || metrics().model_reloads_failed == 1);
+        // The good file back is a change too: wait for it, or it could pass for the new one.
         std::fs::write(&gallery, &good).unwrap();
+        wait_until("the good gallery back", LIMIT, || metrics().model_reloads_ok == 1);
         // Enrolled while the daemon runs, from a frame of the visit it has not seen yet.
         enroll("visitor", &common::frame(30));
-        wait_until("the new gallery", LIMIT, || metrics().model_reloads_ok >= 1);
+        wait_until("the new gallery", LIMIT, || metrics().model_reloads_ok == 2);
         gate.open();
     });
     let events = events(dir.path());

@@ -265,7 +265,7 @@ pub(super) fn one_face_frames(
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
         .context("installing signal handlers")?;
     let slot = Arc::new(FrameSlot::new());
-    let options = CaptureOptions::new(&settings.source, Arc::new(AtomicBool::new(true)));
+    let options = CaptureOptions::new(&settings.source);
     let source = source::from_settings(&settings.source);
     eprintln!("reading frames from {}", source.describe());
     spawn_capture(source, options, slot.clone(), Arc::new(Metrics::new()), stop.clone())?;
@@ -275,7 +275,13 @@ pub(super) fn one_face_frames(
             break Ok(seen);
         }
         let frame = match slot.take(Duration::from_millis(200)) {
-            Taken::Frame(frame) => frame,
+            Taken::Frame(captured) => match captured.decode(true) {
+                Ok(frame) => frame,
+                Err(e) => {
+                    eprintln!("skipping a frame: {e}");
+                    continue;
+                }
+            },
             Taken::Empty => continue,
             Taken::Closed(source::slot::Closed::Failed(msg)) => break Err(anyhow::anyhow!(msg)),
             Taken::Closed(_) => break Ok(seen),

@@ -1,7 +1,7 @@
 //! `lookout run`: the threads and the loop that ties them together.
 //!
 //! ```text
-//! capture thread ─(FrameSlot: newest wins)─> frame loop: pipeline, metrics, watchdog
+//! capture thread ─(FrameSlot: newest wins)─> frame loop: motion gate, pipeline, metrics, watchdog
 //!                                               └─(bounded queue)─> actions thread
 //! reload thread ─(whole generations)────────────┘          http thread reads metrics
 //! ```
@@ -20,13 +20,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::actions::audio::AudioSink;
 use crate::actions::{Actions, ActionsError, Job};
+use crate::motion::{Gate, Look, Scan};
 use crate::pipeline::{Outcome, Pipeline};
 use crate::service::http::{HttpError, HttpServer, HttpState};
 use crate::service::metrics::Metrics;
 use crate::service::notify::Notifier;
 use crate::settings::{ModelRole, Settings};
 use crate::source::slot::Closed;
-use crate::source::{spawn_capture, CaptureOptions, Frame, FrameSlot, FrameSource, Taken};
+use crate::source::{
+    spawn_capture, Captured, CaptureOptions, Frame, FrameSlot, FrameSource, SourceError, Taken,
+};
 use lookout_vision::image_io::draw_boxes;
 pub use prepare::{build_pipeline, default_audio, prepare, PrepareError, Prepared};
 pub use reload::Loader;
@@ -93,6 +96,10 @@ pub struct Summary {
     pub inference_ms: f64,
     /// How many such runs.
     pub inference_runs: u64,
+    /// Frames the motion gate stopped before the cascade.
+    pub gated: u64,
+    /// Frames the cascade ran on (whole or regions).
+    pub detections: u64,
 }
 
 /// What the frame loop runs; changed only by [`Running::swap`].
@@ -100,8 +107,8 @@ struct Running {
     settings: Arc<Settings>,
     pipeline: Pipeline,
     actions: Actions,
-    /// Shared with the capture thread: whether frames keep their colour image.
-    keep_color: Arc<AtomicBool>,
+    /// `None` with `[motion] enabled = false`: every frame goes through the pipeline.
+    gate: Option<Gate>,
 }
 
 impl Running {
@@ -111,16 +118,15 @@ impl Running {
         self.pipeline.needs_color() || self.settings.shows_frames()
     }
 
-    /// The one point where a reload takes effect. Everything is in place (the capture thread
-    /// told about colour, the actions thread about new settings) before the reload is counted,
-    /// logged and reported to systemd.
+    /// The one point where a reload takes effect. Everything is in place (the actions thread
+    /// told about new settings, the gate rebuilt if its settings changed) before the reload is
+    /// counted, logged and reported to systemd.
     fn swap(&mut self, reload: Reload, notifier: &Notifier, metrics: &Metrics) {
         let (settings, pipeline) = match reload {
             Reload::Begun => return notifier.reloading(),
             Reload::Refused => return notifier.ready(),
             Reload::Model(role, pipeline) => {
                 self.pipeline = pipeline;
-                self.keep_color.store(self.wants_color(), Ordering::Relaxed);
                 let now = match role {
                     ModelRole::Face | ModelRole::Gallery => self.pipeline.describe_face(),
                     ModelRole::Text => {
@@ -142,9 +148,12 @@ impl Running {
         // A new speaker only when [audio] changed: an unchanged one keeps its device.
         let sink = (settings.audio != old.audio).then(|| default_audio(settings.audio.as_ref()));
         self.actions.reconfigure(&settings, sink);
+        // An unchanged gate keeps the background it has learnt.
+        if settings.motion != old.motion || settings.detect.min_size != old.detect.min_size {
+            self.gate = new_gate(&settings);
+        }
         self.settings = settings;
         self.pipeline = pipeline;
-        self.keep_color.store(self.wants_color(), Ordering::Relaxed);
         log::info!("reloaded configuration and models");
         metrics.model_reload_ok();
         notifier.ready();
@@ -164,13 +173,8 @@ pub fn run(
     let settings = Arc::new(settings);
     let pipeline = prepare(&settings)?.pipeline;
     let actions = Actions::start(&settings, audio, metrics.clone())?;
-    let mut running = Running {
-        settings: settings.clone(),
-        pipeline,
-        actions,
-        keep_color: Arc::new(AtomicBool::new(false)),
-    };
-    running.keep_color.store(running.wants_color(), Ordering::Relaxed);
+    let mut running =
+        Running { settings: settings.clone(), pipeline, actions, gate: new_gate(&settings) };
 
     let http_state = Arc::new(HttpState::new(metrics.clone()));
     let http = match &settings.http {
@@ -180,7 +184,7 @@ pub fn run(
 
     let slot = Arc::new(FrameSlot::new());
     let capture_stop = Arc::new(AtomicBool::new(false));
-    let capture = CaptureOptions::new(&settings.source, running.keep_color.clone());
+    let capture = CaptureOptions::new(&settings.source);
     let source_name = source.describe();
     spawn_capture(source, capture, slot.clone(), metrics.clone(), capture_stop.clone())
         .map_err(|source| DaemonError::Thread { name: "capture", source })?;
@@ -211,6 +215,7 @@ pub fn run(
     let mut last_status = Instant::now();
     let mut last_http_frame: Option<Instant> = None;
     let mut dropped_seen = 0;
+    let mut bad_frames = 0u64;
     let mut idle_logged = false;
     let result = loop {
         if control.stop.load(Ordering::Relaxed) {
@@ -219,8 +224,8 @@ pub fn run(
         }
         apply_reloads(&reloads, &mut running, &notifier, &metrics);
 
-        let frame = match slot.take(Duration::from_millis(100)) {
-            Taken::Frame(frame) => frame,
+        let captured = match slot.take(Duration::from_millis(100)) {
+            Taken::Frame(captured) => captured,
             Taken::Empty => continue,
             Taken::Closed(Closed::Ended) if options.exit_at_end => {
                 log::info!("replay finished");
@@ -243,15 +248,48 @@ pub fn run(
             }
         };
         let took = Instant::now();
-        let outcome = match running.pipeline.process(&frame) {
+        let tracking = running.pipeline.tracking();
+        let look = running.gate.as_mut().map(|gate| gate.look(&captured, tracking));
+        if let Some(look) = &look {
+            metrics.motion_observed(look.fraction, look.light_switch);
+        }
+        let scan = look.as_ref().map_or(&Scan::Whole(crate::motion::Why::Motion), |l| &l.scan);
+        let want_http_frame = http.is_some()
+            && last_http_frame.is_none_or(|t| t.elapsed() >= Duration::from_millis(500));
+        let gated = *scan == Scan::Skip;
+        // A gated frame is decoded only for the live picture.
+        let frame = if gated && !want_http_frame {
+            None
+        } else {
+            match decode(captured, running.wants_color(), &mut bad_frames, &metrics) {
+                Some(frame) => Some(frame),
+                None => continue,
+            }
+        };
+        let outcome = match (&frame, scan) {
+            (Some(frame), Scan::Regions(regions)) => {
+                running.pipeline.process_in(frame, Some(regions))
+            }
+            (Some(frame), Scan::Whole(_)) => running.pipeline.process(frame),
+            _ => Ok(Outcome::default()),
+        };
+        let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
                 // A model that fails on a frame is a bug or a broken file; log and go on.
-                log::error!("frame {}: {}", frame.id(), crate::logging::chain(&e));
+                let id = frame.as_ref().map(Frame::id).unwrap_or_default();
+                log::error!("frame {id}: {}", crate::logging::chain(&e));
                 metrics.source_error();
                 continue;
             }
         };
+        if gated {
+            metrics.frame_gated();
+            summary.gated += 1;
+        } else {
+            metrics.detection_run(matches!(scan, Scan::Regions(_)));
+            summary.detections += 1;
+        }
         metrics.frame_processed(took.elapsed());
         let dropped = slot.dropped();
         for _ in dropped_seen..dropped {
@@ -264,17 +302,17 @@ pub fn run(
         }
         summary.frames += 1;
 
-        // Frames are flowing through inference: this, and only this, feeds the watchdog.
+        // Frames are flowing through the gate and the pipeline: this, and only this, feeds
+        // the watchdog.
         if last_watchdog.is_none_or(|t| t.elapsed() >= watchdog_every) {
             notifier.watchdog();
             last_watchdog = Some(Instant::now());
         }
 
-        let want_http_frame = http.is_some()
-            && last_http_frame.is_none_or(|t| t.elapsed() >= Duration::from_millis(500));
+        let Some(frame) = frame else { continue };
         let want_snapshot = !outcome.decisions.is_empty() && running.settings.snapshots.is_some();
-        let annotated =
-            (want_http_frame || want_snapshot).then(|| Arc::new(annotate(&frame, &outcome)));
+        let annotated = (want_http_frame || want_snapshot)
+            .then(|| Arc::new(annotate(&frame, &outcome, look.as_ref())));
         if let (true, Some(image)) = (want_http_frame, &annotated) {
             http_state.set_snapshot(image.clone());
             last_http_frame = Some(Instant::now());
@@ -303,6 +341,34 @@ pub fn run(
     summary.inference_ms = mean_ms(&m.inference_seconds);
     summary.inference_runs = m.inference_seconds.count;
     result.map(|()| summary)
+}
+
+/// The motion gate the settings ask for.
+fn new_gate(settings: &Settings) -> Option<Gate> {
+    let motion = settings.motion.clone()?;
+    Some(Gate::new(motion, settings.detect.min_size))
+}
+
+/// The whole frame, or `None` (logged and counted) when it cannot be decoded: the first few
+/// bad frames tell the story, after that one line per hundred.
+fn decode(
+    captured: Captured,
+    keep_color: bool,
+    bad_frames: &mut u64,
+    metrics: &Metrics,
+) -> Option<Frame> {
+    match captured.decode(keep_color) {
+        Ok(frame) => Some(frame),
+        Err(SourceError::BadFrame(msg) | SourceError::Unavailable(msg) | SourceError::Fatal(msg)) => {
+            *bad_frames += 1;
+            metrics.source_error();
+            if *bad_frames <= 5 || bad_frames.is_multiple_of(100) {
+                log::warn!("skipping a frame ({bad_frames} so far): {msg}");
+            }
+            None
+        }
+        Err(SourceError::Ended) => None,
+    }
 }
 
 /// How long the end of a replay waits for the descriptors still being computed.
@@ -343,9 +409,12 @@ fn apply_reloads(
 }
 
 /// The frame with faces (green for someone known: the classifier's "me" or an enrolled name;
-/// red otherwise) and the text region.
-fn annotate(frame: &Frame, outcome: &Outcome) -> image::RgbImage {
+/// red otherwise), the text region, and what the motion gate saw move (yellow).
+fn annotate(frame: &Frame, outcome: &Outcome, look: Option<&Look>) -> image::RgbImage {
     let mut image = (*frame.color()).clone();
+    if let Some(look) = look {
+        draw_boxes(&mut image, &look.moving, [230, 200, 0]);
+    }
     let (mine, others): (Vec<_>, Vec<_>) = outcome.faces.iter().partition(|f| f.known);
     draw_boxes(&mut image, &mine.iter().map(|f| f.rect).collect::<Vec<_>>(), [0, 200, 0]);
     draw_boxes(&mut image, &others.iter().map(|f| f.rect).collect::<Vec<_>>(), [220, 0, 0]);

@@ -114,6 +114,11 @@ impl IdentifyStage {
         &self.gallery
     }
 
+    /// A face is tracked, or a descriptor asked for has not come back yet.
+    pub fn busy(&self) -> bool {
+        self.tracker.live_tracks() > 0 || self.tracks.values().any(|s| s.pending() > 0)
+    }
+
     /// One frame's faces: tracks them, asks for samples where a track needs one, and returns
     /// the faces with what is known of them, the decisions made now and the embedding times
     /// that came back.

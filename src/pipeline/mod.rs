@@ -110,6 +110,8 @@ pub struct Pipeline {
     pre: Preprocessor,
     tensor: Vec<f32>,
     small: GrayImage,
+    /// A motion region cut out of the frame.
+    crop: GrayImage,
     scratch: ResizeScratch,
 }
 
@@ -180,6 +182,7 @@ impl Pipeline {
             pre: Preprocessor::default(),
             tensor: Vec::new(),
             small: GrayImage { width: 0, height: 0, pixels: Vec::new() },
+            crop: GrayImage { width: 0, height: 0, pixels: Vec::new() },
             scratch: ResizeScratch::default(),
         })
     }
@@ -240,14 +243,53 @@ impl Pipeline {
 
     /// Face boxes in full-frame pixels.
     pub fn detect(&mut self, gray: &GrayImage) -> Vec<Rect> {
-        let width = gray.width as u32;
-        let detect_width = match self.detect_width.map(NonZeroU32::get) {
-            Some(w) if width > w && gray.height > 0 => w,
+        let scale = self.detect_scale(gray.width);
+        self.detect_scaled(gray, scale)
+    }
+
+    /// Face boxes in full-frame pixels, looking only inside `regions` (frame pixels, not
+    /// overlapping): each is cut out and scanned at the scale the whole frame would have been.
+    pub fn detect_regions(&mut self, gray: &GrayImage, regions: &[Rect]) -> Vec<Rect> {
+        let scale = self.detect_scale(gray.width);
+        let mut faces = Vec::new();
+        for r in regions {
+            let (x0, y0) = (r.x.max(0) as usize, r.y.max(0) as usize);
+            let x1 = ((r.x + r.width).max(0) as usize).min(gray.width);
+            let y1 = ((r.y + r.height).max(0) as usize).min(gray.height);
+            if x1 <= x0 || y1 <= y0 {
+                continue;
+            }
+            let mut pixels = std::mem::take(&mut self.crop.pixels);
+            pixels.clear();
+            for y in y0..y1 {
+                pixels.extend_from_slice(&gray.row(y)[x0..x1]);
+            }
+            let crop = GrayImage { width: x1 - x0, height: y1 - y0, pixels };
+            let found = self.detect_scaled(&crop, scale);
+            self.crop = crop;
+            faces.extend(found.into_iter().map(|f| Rect { x: f.x + x0 as i32, y: f.y + y0 as i32, ..f }));
+        }
+        faces
+    }
+
+    /// The factor frames `width` pixels wide are scaled by for detection (`detect_width`);
+    /// `None` for full size.
+    fn detect_scale(&self, width: usize) -> Option<f64> {
+        match self.detect_width.map(NonZeroU32::get) {
+            Some(w) if width > w as usize => Some(w as f64 / width as f64),
+            _ => None,
+        }
+    }
+
+    fn detect_scaled(&mut self, gray: &GrayImage, scale: Option<f64>) -> Vec<Rect> {
+        let scale = match scale {
+            Some(s) if gray.height > 0 && gray.width > 0 => s,
             _ => return self.detector.detect(gray, &self.params, self.threads),
         };
-        let scale = detect_width as f64 / width as f64;
-        let (dw, dh) =
-            (detect_width as usize, ((gray.height as f64 * scale).round() as usize).max(1));
+        let (dw, dh) = (
+            ((gray.width as f64 * scale).round() as usize).max(1),
+            ((gray.height as f64 * scale).round() as usize).max(1),
+        );
         let mut pixels = std::mem::take(&mut self.small.pixels);
         pixels.resize(dw * dh, 0);
         resize_bilinear_exact(
@@ -276,10 +318,33 @@ impl Pipeline {
             .collect()
     }
 
+    /// Whether the face stage follows a face or waits for a descriptor: it needs whole frames
+    /// (a track must see its face to go on or to end), whatever the motion gate thinks.
+    pub fn tracking(&self) -> bool {
+        match &self.face {
+            Some(FaceStage::Classify { tracker, .. }) => tracker.live_tracks() > 0,
+            Some(FaceStage::Identify { stage, .. }) => stage.busy(),
+            None => false,
+        }
+    }
+
+    /// One frame: faces on the whole frame.
     pub fn process(&mut self, frame: &Frame) -> Result<Outcome, ModelError> {
+        self.process_in(frame, None)
+    }
+
+    /// One frame, with faces looked for only inside `regions` (frame pixels) when given.
+    pub fn process_in(
+        &mut self,
+        frame: &Frame,
+        regions: Option<&[Rect]>,
+    ) -> Result<Outcome, ModelError> {
         let mut outcome = Outcome::default();
         if self.face.is_some() {
-            let boxes = self.detect(&frame.gray);
+            let boxes = match regions {
+                Some(regions) => self.detect_regions(&frame.gray, regions),
+                None => self.detect(&frame.gray),
+            };
             if matches!(self.face, Some(FaceStage::Identify { .. })) {
                 self.identify_faces(frame, &boxes, &mut outcome);
             } else {

@@ -42,6 +42,12 @@ pub struct Metrics {
     events_lost: AtomicU64,
     model_reloads_ok: AtomicU64,
     model_reloads_failed: AtomicU64,
+    frames_gated: AtomicU64,
+    detections_frame: AtomicU64,
+    detections_regions: AtomicU64,
+    light_switches: AtomicU64,
+    /// The last frame's changed share (0-1) as f32 bits.
+    motion_fraction: AtomicU64,
     inner: Mutex<Inner>,
 }
 
@@ -76,6 +82,11 @@ impl Metrics {
             events_lost: AtomicU64::new(0),
             model_reloads_ok: AtomicU64::new(0),
             model_reloads_failed: AtomicU64::new(0),
+            frames_gated: AtomicU64::new(0),
+            detections_frame: AtomicU64::new(0),
+            detections_regions: AtomicU64::new(0),
+            light_switches: AtomicU64::new(0),
+            motion_fraction: AtomicU64::new(0),
             inner: Mutex::new(Inner {
                 frames: 0,
                 recent_frames: VecDeque::new(),
@@ -142,6 +153,26 @@ impl Metrics {
     /// One face went through the model in `took` (preprocessing included).
     pub fn inference_observed(&self, took: Duration) {
         self.inner().inference_seconds.observe(took.as_secs_f64());
+    }
+
+    /// The motion gate looked at a frame: the share of it that changed, and whether that was a
+    /// light switch.
+    pub fn motion_observed(&self, fraction: f32, light_switch: bool) {
+        self.motion_fraction.store(fraction.to_bits() as u64, Ordering::Relaxed);
+        if light_switch {
+            self.light_switches.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The motion gate stopped a frame before the cascade.
+    pub fn frame_gated(&self) {
+        self.frames_gated.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The cascade ran on a frame: on all of it, or on its moving regions only.
+    pub fn detection_run(&self, regions_only: bool) {
+        let counter = if regions_only { &self.detections_regions } else { &self.detections_frame };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The camera was lost and opened again.
@@ -242,6 +273,11 @@ impl Metrics {
             action_failures: inner.action_failures.clone(),
             model_reloads_ok: self.model_reloads_ok.load(Ordering::Relaxed),
             model_reloads_failed: self.model_reloads_failed.load(Ordering::Relaxed),
+            frames_gated: self.frames_gated.load(Ordering::Relaxed),
+            detections_frame: self.detections_frame.load(Ordering::Relaxed),
+            detections_regions: self.detections_regions.load(Ordering::Relaxed),
+            light_switches: self.light_switches.load(Ordering::Relaxed),
+            motion_fraction: f32::from_bits(self.motion_fraction.load(Ordering::Relaxed) as u32),
         }
     }
 
@@ -351,6 +387,14 @@ pub struct MetricsSnapshot {
     pub action_failures: BTreeMap<String, u64>,
     pub model_reloads_ok: u64,
     pub model_reloads_failed: u64,
+    /// Frames the motion gate stopped before the cascade.
+    pub frames_gated: u64,
+    /// Cascade runs on whole frames and on moving regions only.
+    pub detections_frame: u64,
+    pub detections_regions: u64,
+    pub light_switches: u64,
+    /// The last frame's changed share, 0-1.
+    pub motion_fraction: f32,
 }
 
 impl MetricsSnapshot {
@@ -423,6 +467,27 @@ impl MetricsSnapshot {
             "lookout_model_reloads_total{{result=\"failed\"}} {}",
             self.model_reloads_failed
         );
+        counter(
+            o,
+            "frames_gated_total",
+            "Frames the motion gate stopped before the cascade.",
+            self.frames_gated,
+        );
+        header(o, "detections_total", "Cascade runs, by the area scanned.", "counter");
+        let _ = writeln!(o, "lookout_detections_total{{area=\"frame\"}} {}", self.detections_frame);
+        let _ = writeln!(
+            o,
+            "lookout_detections_total{{area=\"regions\"}} {}",
+            self.detections_regions
+        );
+        counter(
+            o,
+            "light_switches_total",
+            "Times most of the frame changed at once and the background was learnt again.",
+            self.light_switches,
+        );
+        header(o, "motion_fraction", "Share of the last frame that moved, 0-1.", "gauge");
+        let _ = writeln!(o, "lookout_motion_fraction {}", float(self.motion_fraction as f64));
         header(o, "up", "1 while the daemon runs.", "gauge");
         o.push_str("lookout_up 1\n");
         out
@@ -586,6 +651,12 @@ mod tests {
         m.model_reload_ok();
         m.model_reload_failed();
         m.model_reload_failed();
+        m.motion_observed(0.7, true);
+        m.motion_observed(0.25, false);
+        m.frame_gated();
+        m.detection_run(true);
+        m.detection_run(false);
+        m.detection_run(false);
 
         let text = m.render();
         let (samples, types) = parse(&text);
@@ -614,6 +685,11 @@ mod tests {
         assert_eq!(v("lookout_model_reloads_total", &[("result", "ok")]), 1.0);
         assert_eq!(v("lookout_model_reloads_total", &[("result", "failed")]), 2.0);
         assert_eq!(v("lookout_up", &[]), 1.0);
+        assert_eq!(v("lookout_frames_gated_total", &[]), 1.0);
+        assert_eq!(v("lookout_detections_total", &[("area", "frame")]), 2.0);
+        assert_eq!(v("lookout_detections_total", &[("area", "regions")]), 1.0);
+        assert_eq!(v("lookout_light_switches_total", &[]), 1.0);
+        assert_eq!(v("lookout_motion_fraction", &[]), 0.25);
         assert!(v("lookout_fps", &[]) >= 0.0);
 
         for (name, kind) in [

@@ -1,20 +1,21 @@
-//! A V4L2 camera through nokhwa. Frames arrive as MJPEG or YUYV and are decoded here (pure
-//! Rust, so the Pi build needs no C JPEG library). Device paths such as
+//! A V4L2 camera through nokhwa. Frames arrive as MJPEG or YUYV and are handed on as they came,
+//! with the motion gate's preview (see [`super::Captured`]); decoding is pure Rust, so the Pi
+//! build needs no C JPEG library. Device paths such as
 //! `/dev/v4l/by-id/usb-...-video-index0` are resolved to their `/dev/videoN` at every open, so
 //! a camera that comes back under a new number after re-plugging is found again.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use nokhwa::utils::{
     CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType, Resolution,
 };
 
-use super::{Frame, FrameSource, SourceError};
+use super::{Captured, FrameSource, SourceError};
 use crate::config::{CameraId, PixelFormat};
 use crate::settings::SourceSettings;
 use lookout_vision::image_io::{decoded, Decoded};
 use lookout_vision::imgproc::GrayImage;
-use lookout_vision::panic_guard::catch_panic;
 
 pub struct Camera {
     id: CameraId,
@@ -23,6 +24,8 @@ pub struct Camera {
     fps: u32,
     format: PixelFormat,
     device: Option<Device>,
+    /// The camera's clock starts when it is first opened and runs on through reconnections.
+    started: Option<Instant>,
 }
 
 /// nokhwa's camera is not `Send` (its backend is a plain trait object), but the daemon builds
@@ -43,6 +46,7 @@ impl Camera {
             fps: settings.fps.get(),
             format: settings.format,
             device: None,
+            started: None,
         }
     }
 }
@@ -106,10 +110,11 @@ impl FrameSource for Camera {
             got.frame_rate()
         );
         self.device = Some(Device(camera));
+        self.started.get_or_insert_with(Instant::now);
         Ok(())
     }
 
-    fn next_frame(&mut self, seq: u64) -> Result<Frame, SourceError> {
+    fn next_frame(&mut self, seq: u64) -> Result<Captured, SourceError> {
         let camera = self
             .device
             .as_mut()
@@ -119,9 +124,9 @@ impl FrameSource for Camera {
             .frame()
             .map_err(|e| SourceError::Unavailable(format!("{}: {e}", self.id_text())))?;
         let res = buffer.resolution();
-        let decoded =
-            decode(buffer.buffer(), buffer.source_frame_format(), res.width_x, res.height_y)?;
-        Ok(Frame::new(decoded, seq, None))
+        let at = self.started.map_or(Duration::ZERO, |s| s.elapsed());
+        let frame = Raw { data: buffer.buffer(), format: buffer.source_frame_format() };
+        frame.capture(res.width_x, res.height_y, seq, at)
     }
 
     fn close(&mut self) {
@@ -141,46 +146,50 @@ impl Camera {
     }
 }
 
-/// Decodes one camera buffer.
-pub fn decode(
-    data: &[u8],
-    format: FrameFormat,
-    width: u32,
-    height: u32,
-) -> Result<Decoded, SourceError> {
-    let (w, h) = (width as usize, height as usize);
-    let bad =
-        |what: &str| SourceError::BadFrame(format!("{format} frame {width}x{height}: {what}"));
-    match format {
-        // A glitched USB frame must not take the capture thread down with the JPEG decoder
-        // (see `image_io::decode`).
-        FrameFormat::MJPEG => {
-            catch_panic(|| image::load_from_memory_with_format(data, image::ImageFormat::Jpeg))
-                .map_err(|message| bad(&format!("the JPEG decoder crashed: {message}")))?
-                .map(decoded)
-                .map_err(|e| bad(&e.to_string()))
-        }
-        FrameFormat::YUYV => {
-            if data.len() < w * h * 2 || w % 2 != 0 {
-                return Err(bad(&format!("{} bytes, expected {}", data.len(), w * h * 2)));
+/// One camera buffer as the driver gave it.
+pub struct Raw<'a> {
+    pub data: &'a [u8],
+    pub format: FrameFormat,
+}
+
+impl Raw<'_> {
+    /// The buffer as a captured frame: MJPEG and YUYV are copied as they are (decoded only if
+    /// the gate lets them through), gray frames are taken as decoded.
+    pub fn capture(
+        &self,
+        width: u32,
+        height: u32,
+        seq: u64,
+        at: Duration,
+    ) -> Result<Captured, SourceError> {
+        let (data, format, w, h) = (self.data, self.format, width as usize, height as usize);
+        let bad =
+            |what: &str| SourceError::BadFrame(format!("{format} frame {width}x{height}: {what}"));
+        match format {
+            // A glitched USB frame must not take the capture thread down with a JPEG decoder:
+            // both the preview's and the full decode catch a decoder's panic.
+            FrameFormat::MJPEG => {
+                let what = format!("MJPEG frame {seq}");
+                Captured::jpeg(data.to_vec(), Path::new(&what), seq, None, at)
             }
-            Ok(yuyv_to_decoded(&data[..w * h * 2], w, h))
-        }
-        FrameFormat::GRAY => {
+            FrameFormat::YUYV => Captured::yuyv(data.to_vec(), width, height, seq, at),
+            FrameFormat::GRAY => {
             if data.len() < w * h {
                 return Err(bad(&format!("{} bytes, expected {}", data.len(), w * h)));
             }
             let luma = image::GrayImage::from_raw(width, height, data[..w * h].to_vec())
                 .ok_or_else(|| bad("size"))?;
-            Ok(decoded(image::DynamicImage::ImageLuma8(luma)))
+            let gray = decoded(image::DynamicImage::ImageLuma8(luma));
+            Ok(Captured::decoded(gray, seq, None, at))
         }
-        other => Err(bad(&format!("{other} is not supported; ask for mjpeg or yuyv"))),
+            other => Err(bad(&format!("{other} is not supported; ask for mjpeg or yuyv"))),
+        }
     }
 }
 
 /// YUYV 4:2:2 (BT.601, limited range) to RGB; the gray image is the luma plane itself, as a
 /// gray camera would give it.
-fn yuyv_to_decoded(data: &[u8], w: usize, h: usize) -> Decoded {
+pub(super) fn yuyv_to_decoded(data: &[u8], w: usize, h: usize) -> Decoded {
     let mut rgb = Vec::with_capacity(w * h * 3);
     let mut gray = Vec::with_capacity(w * h);
     for quad in data.chunks_exact(4) {
@@ -232,36 +241,43 @@ mod tests {
         assert!(matches!(device_index(&other), Err(SourceError::Fatal(_))));
     }
 
+    fn capture(data: &[u8], format: FrameFormat, w: u32, h: u32) -> Result<Captured, SourceError> {
+        Raw { data, format }.capture(w, h, 1, Duration::ZERO)
+    }
+
     #[test]
     fn yuyv_and_mjpeg_frames_decode() {
         // Two pixels of mid gray (Y=126, U=V=128) → RGB ≈ 128.
         let frame = [126u8, 128, 126, 128].repeat(2);
-        let d = decode(&frame, FrameFormat::YUYV, 2, 2).unwrap();
+        let captured = capture(&frame, FrameFormat::YUYV, 2, 2).unwrap();
+        assert_eq!(captured.preview.pixels, vec![126; 4]);
+        let d = captured.decode(true).unwrap();
         assert_eq!(d.gray.pixels, vec![126; 4]);
         assert!(d.rgb.pixels().all(|p| p.0.iter().all(|&c| (127..=129).contains(&c))));
         assert!(matches!(
-            decode(&frame[..4], FrameFormat::YUYV, 2, 2),
+            capture(&frame[..4], FrameFormat::YUYV, 2, 2),
             Err(SourceError::BadFrame(_))
         ));
         let mut jpeg = Vec::new();
         image::RgbImage::from_pixel(16, 8, image::Rgb([200, 10, 10]))
             .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
             .unwrap();
-        let d = decode(&jpeg, FrameFormat::MJPEG, 16, 8).unwrap();
-        assert_eq!((d.gray.width, d.gray.height), (16, 8));
-        let err = decode(b"garbage", FrameFormat::MJPEG, 16, 8).unwrap_err();
+        let captured = capture(&jpeg, FrameFormat::MJPEG, 16, 8).unwrap();
+        assert_eq!((captured.width, captured.height), (16, 8));
+        let d = captured.decode(false).unwrap();
+        assert_eq!((d.gray.width, d.gray.height, d.rgb.width()), (16, 8, 0));
+        let err = capture(b"garbage", FrameFormat::MJPEG, 16, 8).unwrap_err();
         assert!(err.to_string().contains("MJPEG"), "{err}");
     }
 
     #[test]
     fn a_frame_that_crashes_the_jpeg_decoder_is_a_bad_frame() {
-        // Made by the fuzzer: zune-jpeg's AVX2 upsampler panics on it.
+        // Made by the fuzzer: zune-jpeg's AVX2 upsampler panics on it. The preview's decoder
+        // may refuse it first; if not, the full decode does.
         let frame = include_bytes!("../../tests/fixtures/images/jpeg_upsampler_panic.jpg");
-        let err = decode(frame, FrameFormat::MJPEG, 6, 5).unwrap_err();
+        let err = capture(frame, FrameFormat::MJPEG, 6, 5)
+            .and_then(|c| c.decode(true))
+            .unwrap_err();
         assert!(matches!(err, SourceError::BadFrame(_)), "{err}");
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            assert!(err.to_string().contains("the JPEG decoder crashed"), "{err}");
-        }
     }
 }

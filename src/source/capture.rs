@@ -18,18 +18,14 @@ use crate::settings::SourceSettings;
 pub struct CaptureOptions {
     pub frame_timeout: Duration,
     pub reconnect_max: Duration,
-    /// Keep each frame's colour image; without it only the gray one travels on. Shared: the
-    /// reload owner sets it when a colour model, snapshots or the HTTP picture come or go.
-    pub keep_color: Arc<AtomicBool>,
 }
 
 impl CaptureOptions {
-    /// The `[source]` timings, and whether frames keep their colour image.
-    pub fn new(settings: &SourceSettings, keep_color: Arc<AtomicBool>) -> CaptureOptions {
+    /// The `[source]` timings.
+    pub fn new(settings: &SourceSettings) -> CaptureOptions {
         CaptureOptions {
             frame_timeout: settings.frame_timeout,
             reconnect_max: settings.reconnect_max,
-            keep_color,
         }
     }
 }
@@ -97,8 +93,6 @@ impl Capture {
             match self.source.next_frame(seq + 1) {
                 Ok(frame) => {
                     seq += 1;
-                    let keep = self.options.keep_color.load(Ordering::Relaxed);
-                    let frame = if keep { frame } else { frame.without_color() };
                     if !self.slot.put(frame, live) {
                         break;
                     }

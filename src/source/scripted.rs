@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::{Frame, FrameSource, SourceError};
+use super::{Captured, FrameSource, SourceError};
 
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -80,7 +80,7 @@ impl FrameSource for ScriptedSource {
         Ok(())
     }
 
-    fn next_frame(&mut self, seq: u64) -> Result<Frame, SourceError> {
+    fn next_frame(&mut self, seq: u64) -> Result<Captured, SourceError> {
         loop {
             match self.steps.pop_front() {
                 None => return Err(SourceError::Ended),
@@ -90,11 +90,10 @@ impl FrameSource for ScriptedSource {
                     self.refuse = refused_opens;
                     return Err(SourceError::Unavailable("scripted: device lost".into()));
                 }
+                // Frames 1/15 s apart, as from a camera at the default rate.
                 Some(Step::Image(path)) => {
-                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                    let decoded = lookout_vision::image_io::read(&path)
-                        .map_err(|e| SourceError::BadFrame(crate::logging::chain(&e)))?;
-                    return Ok(Frame::new(decoded, seq, name));
+                    let at = Duration::from_secs_f64(seq.saturating_sub(1) as f64 / 15.0);
+                    return super::replay::read_file(&path, seq, at);
                 }
             }
         }

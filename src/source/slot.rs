@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::Frame;
+use super::Captured;
 
 #[derive(Debug, Default)]
 pub struct FrameSlot {
@@ -17,7 +17,7 @@ pub struct FrameSlot {
 
 #[derive(Debug, Default)]
 struct State {
-    frame: Option<Frame>,
+    frame: Option<Captured>,
     closed: Option<Closed>,
 }
 
@@ -31,7 +31,7 @@ pub enum Closed {
 
 #[derive(Debug)]
 pub enum Taken {
-    Frame(Frame),
+    Frame(Captured),
     /// Nothing arrived within the timeout.
     Empty,
     Closed(Closed),
@@ -49,7 +49,7 @@ impl FrameSlot {
 
     /// Live: replaces a waiting frame. Not live: waits until the slot is empty. Returns false
     /// when the slot is closed (the frame is discarded).
-    pub fn put(&self, frame: Frame, live: bool) -> bool {
+    pub fn put(&self, frame: Captured, live: bool) -> bool {
         let mut state = self.lock();
         loop {
             if state.closed.is_some() {
@@ -104,8 +104,8 @@ mod tests {
     use lookout_vision::image_io::decoded;
     use std::sync::Arc;
 
-    fn frame(seq: u64) -> Frame {
-        Frame::new(decoded(image::DynamicImage::new_rgb8(4, 4)), seq, None)
+    fn frame(seq: u64) -> Captured {
+        Captured::decoded(decoded(image::DynamicImage::new_rgb8(4, 4)), seq, None, Duration::ZERO)
     }
 
     #[test]

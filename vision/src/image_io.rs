@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use image::{DynamicImage, Rgb, RgbImage};
 
 use crate::cascade::Rect;
-use crate::imgproc::{gray_from_rgb, GrayImage};
+use crate::imgproc::{gray_from_rgb, gray_pixel, GrayImage};
 use crate::panic_guard::catch_panic;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,8 @@ pub enum ImageError {
     TooLarge { path: PathBuf, width: u32, height: u32 },
     #[error("{path}: cannot decode image: the decoder crashed: {message}")]
     DecoderCrashed { path: PathBuf, message: String },
+    #[error("{path}: cannot decode JPEG at reduced size")]
+    Reduced { path: PathBuf, source: jpeg_decoder::Error },
 }
 
 /// Images above this many pixels are refused rather than risking huge allocations.
@@ -83,6 +85,66 @@ pub fn decoded(image: DynamicImage) -> Decoded {
     };
     let gray = gray.expect("decoded buffers match their dimensions");
     Decoded { rgb, gray }
+}
+
+/// Whether `bytes` start like a JPEG file (SOI marker followed by another marker).
+pub fn is_jpeg(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+}
+
+/// A small gray picture of a JPEG, at least `min_width` pixels wide where the image is: the
+/// decoder's IDCT runs at 1/2, 1/4 or 1/8 of the size, so no full-size pixels are ever made.
+/// This is the motion gate's cheap look at a frame; its gray uses OpenCV's weights like
+/// [`decode`], but the pixels are not the ones a full decode would scale down to.
+pub fn jpeg_preview(
+    bytes: &[u8],
+    path: &Path,
+    min_width: u16,
+    max_pixels: u64,
+) -> Result<Preview, ImageError> {
+    let reduced = |source| ImageError::Reduced { path: path.to_path_buf(), source };
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    let decoded = catch_panic(|| -> Result<_, ImageError> {
+        decoder.read_info().map_err(reduced)?;
+        let info = decoder.info().ok_or_else(|| {
+            reduced(jpeg_decoder::Error::Format("no frame header".into()))
+        })?;
+        let (width, height) = (info.width as u32, info.height as u32);
+        if width as u64 * height as u64 > max_pixels {
+            return Err(ImageError::TooLarge { path: path.to_path_buf(), width, height });
+        }
+        let min_height = (min_width as u32 * height).div_ceil(width.max(1)).min(u16::MAX as u32);
+        let (w, h) = decoder.scale(min_width, min_height as u16).map_err(reduced)?;
+        let pixels = decoder.decode().map_err(reduced)?;
+        Ok((w as usize, h as usize, info, pixels))
+    })
+    .map_err(|message| ImageError::DecoderCrashed { path: path.to_path_buf(), message })??;
+    let (w, h, info, pixels) = decoded;
+    let gray = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => GrayImage::new(w, h, pixels),
+        jpeg_decoder::PixelFormat::RGB24 => gray_from_rgb(w, h, &pixels),
+        // Four-channel (Adobe CMYK) JPEGs come from scanners, not cameras; no gate needed to
+        // be exact for them, only to not fail: the first three channels as if RGB.
+        jpeg_decoder::PixelFormat::CMYK32 => GrayImage::new(
+            w,
+            h,
+            pixels.chunks_exact(4).map(|p| gray_pixel(p[0], p[1], p[2])).collect(),
+        ),
+        jpeg_decoder::PixelFormat::L16 => {
+            GrayImage::new(w, h, pixels.chunks_exact(2).map(|p| p[0]).collect())
+        }
+    };
+    let gray =
+        gray.ok_or_else(|| reduced(jpeg_decoder::Error::Format("pixel buffer size".into())))?;
+    Ok(Preview { gray, full_width: info.width as u32, full_height: info.height as u32 })
+}
+
+/// A reduced-size gray picture and the size of the image it shows.
+#[derive(Debug)]
+pub struct Preview {
+    pub gray: GrayImage,
+    pub full_width: u32,
+    pub full_height: u32,
 }
 
 /// Draws each box as a 2-pixel outline.
@@ -165,6 +227,28 @@ pub(crate) mod tests {
                 .starts_with("glitch.jpg: cannot decode image: the decoder crashed"));
         }
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn a_jpeg_preview_is_decoded_at_a_quarter_of_the_size() {
+        let mut jpeg = Vec::new();
+        let picture = RgbImage::from_fn(640, 480, |x, _| Rgb([(x / 3) as u8, 90, 40]));
+        picture.write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();
+        assert!(is_jpeg(&jpeg) && !is_jpeg(&png_bytes(2, 2)));
+        let preview = jpeg_preview(&jpeg, Path::new("f.jpg"), 160, MAX_PIXELS).unwrap();
+        assert_eq!((preview.full_width, preview.full_height), (640, 480));
+        let small = preview.gray;
+        assert_eq!((small.width, small.height), (160, 120));
+        let full = decode(&jpeg, Path::new("f.jpg"), MAX_PIXELS).unwrap().gray;
+        // Block means of the full decode: within a few levels of the reduced IDCT.
+        let shrunk = crate::imgproc::shrink_mean(&full.pixels, 640, 480, 1, 4).unwrap();
+        let worst = small.pixels.iter().zip(&shrunk.pixels).map(|(a, b)| a.abs_diff(*b)).max();
+        assert!(worst.unwrap() <= 4, "{worst:?}");
+        let err = jpeg_preview(&jpeg, Path::new("big.jpg"), 160, 1000).unwrap_err();
+        assert!(matches!(err, ImageError::TooLarge { width: 640, .. }), "{err}");
+        let err = jpeg_preview(&jpeg[..200], Path::new("cut.jpg"), 160, MAX_PIXELS).unwrap_err();
+        assert!(err.to_string().starts_with("cut.jpg: "), "{err}");
+        assert!(jpeg_preview(DECODER_PANIC, Path::new("g.jpg"), 160, MAX_PIXELS).is_err());
     }
 
     #[test]
