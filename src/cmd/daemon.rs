@@ -125,13 +125,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = daemon::run(settings, devices, control, options)?;
     log::info!(
-        "{} frames in {:.1} s ({:.1} fps), {} decisions, {} frames dropped; per frame {:.2} ms, \
-         per face model run {:.3} ms ({} runs, {} faces seen)",
+        "{} frames in {:.1} s ({:.1} fps), {} decisions, {} frames dropped; {} scanned, {} stopped \
+         by the motion gate; per frame {:.2} ms, per face model run {:.3} ms ({} runs, {} faces \
+         seen)",
         summary.frames,
         summary.seconds,
         summary.frames as f64 / summary.seconds.max(1e-9),
         summary.decisions,
         summary.dropped,
+        summary.detections,
+        summary.gated,
         summary.frame_ms,
         summary.inference_ms,
         summary.inference_runs,
@@ -147,6 +150,25 @@ pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let prepared = daemon::prepare(&settings)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "# lookout check: {}: OK", settings.origin.display())?;
+    match &settings.motion {
+        Some(m) => writeln!(
+            out,
+            "# motion gate: on: threshold {}, blobs of {}+ px, background {:.1} s, light switch \
+             at {:.0}%, scans {} on motion, {:.1} s after it, every {:.1} s anyway; {} mask(s)",
+            m.threshold,
+            m.min_area,
+            m.background.as_secs_f64(),
+            m.lightswitch * 100.0,
+            match m.scan {
+                lookout::config::ScanArea::Regions => "the moving regions",
+                lookout::config::ScanArea::Frame => "whole frames",
+            },
+            m.linger.as_secs_f64(),
+            m.full_scan.as_secs_f64(),
+            m.masks.len()
+        )?,
+        None => writeln!(out, "# motion gate: off (every frame goes through the cascade)")?,
+    }
     if let Some(face) = prepared.pipeline.face_model() {
         writeln!(out, "# face model: {}", face.describe())?;
         writeln!(
