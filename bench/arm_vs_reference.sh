@@ -118,6 +118,18 @@ detect_bench=$bench_target/$target/release/detect_bench
 model_bench=$bench_target/$target/release/model_bench
 lookout=${ARM_TARGET_DIR:-$cache/target-arm}/$target/${ARM_PROFILE:-release}/lookout
 
+# What the programs see of the machine. qemu-user (7.2) passes the host's /proc/cpuinfo through,
+# and ONNX Runtime's CPU detection (pytorch's cpuinfo) finds no ARM core in an x86 one and
+# crashes (SIGSEGV, NULL). qemu looks every absolute path up under QEMU_LD_PREFIX first and falls
+# back to the real one, so a prefix holding only proc/cpuinfo, written as a Raspberry Pi 4's
+# kernel writes it (Cortex-A72: implementer 0x41, part 0xd08; one entry per host CPU, to agree
+# with the host's /sys/devices/system/cpu that they read too), fixes it for every program alike.
+mkdir -p "$tmp/prefix/proc"
+for i in $(seq 0 $(( $(nproc) - 1 ))); do
+  printf 'processor\t: %d\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n' "$i"
+done > "$tmp/prefix/proc/cpuinfo"
+export QEMU_CPU=cortex-a72 QEMU_LD_PREFIX=$tmp/prefix
+
 # count TAG PROGRAM ARGS...: instructions the program executes under qemu (Cortex-A72); its
 # stdout goes to $tmp/TAG.out. With BLOCKS=1 also writes $tmp/TAG.blocks (per-block counts for
 # bench/arm/insns_by_symbol.py), with MARKS=1 $tmp/TAG.marks (model_bench tract-nodes).
@@ -127,8 +139,7 @@ count() {
   plugin="$tmp/insn_count.so,out=$tmp/$tag.count"
   [ "${BLOCKS:-0}" = 1 ] && plugin+=",blocks=$tmp/$tag.blocks"
   [ "${MARKS:-0}" = 1 ] && plugin+=",marks=$tmp/$tag.marks"
-  QEMU_CPU=cortex-a72 QEMU_LD_PREFIX=/ QEMU_SET_ENV=LD_LIBRARY_PATH=$arm_libs,ORT_DYLIB_PATH=$ort_lib \
-    qemu-aarch64 -plugin "$plugin" "$@" < /dev/null > "$tmp/$tag.out"
+  QEMU_SET_ENV=LD_LIBRARY_PATH=$arm_libs,ORT_DYLIB_PATH=$ort_lib qemu-aarch64 -plugin "$plugin" "$@" < /dev/null > "$tmp/$tag.out"
   cat "$tmp/$tag.count"
 }
 
@@ -157,7 +168,7 @@ EOF
 check_args=(models/haarcascade_frontalface_default.xml 1.1 3 0 1 "$tmp/check.pgm")
 plugin_count=$(count check "$detect_bench" "${check_args[@]}")
 mkfifo "$tmp/fifo"
-QEMU_CPU=cortex-a72 QEMU_LD_PREFIX=/ qemu-aarch64 -d in_asm,exec,nochain -D "$tmp/fifo" \
+qemu-aarch64 -d in_asm,exec,nochain -D "$tmp/fifo" \
   "$detect_bench" "${check_args[@]}" > /dev/null &
 log_count=$(mawk -f bench/qemu_insns.awk "$tmp/fifo")
 wait $!

@@ -1,6 +1,7 @@
 //! The per-frame hot paths on the demo's frames (issue 6): gray conversion, the detector's
 //! downscale and integral images, the cascade scan at the daemon's defaults, the face model's
-//! preprocessing and CTC decoding.
+//! preprocessing and CTC decoding; and a whole frame of an empty room, stopped by the motion
+//! gate against scanned as before the gate (issue 17).
 //!
 //! `cargo bench --bench hot -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -141,5 +142,45 @@ fn ctc(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(hot, imgproc, detect, preprocess, ctc);
+/// A frame of the empty doorway (demo frame 0001) from the JPEG bytes a camera hands over:
+/// stopped at the gate (reduced-size decode and the gate) against the whole path without the
+/// gate (full decode, gray, the cascade over the pyramid; no face, so no model run).
+fn frame_cost(c: &mut Criterion) {
+    use lookout::motion::Gate;
+    use lookout::source::Captured;
+    use std::time::Duration;
+
+    let bytes = std::fs::read(repo("examples/demo/frames/0001.jpg")).unwrap();
+    let what = Path::new("0001.jpg");
+    let mut config = lookout::config::Config::default();
+    config.face.model = repo("models/face.onnx");
+    config.actions.clear();
+    let settings = lookout::settings::Settings::new(config, Path::new("bench")).unwrap();
+    let motion = settings.motion.clone().unwrap();
+    let mut gate = Gate::new(motion, settings.detect.min_size);
+    let mut pipeline = lookout::daemon::build_pipeline(&settings).unwrap();
+    let mut seq = 0u64;
+    let mut next = || {
+        seq += 1;
+        let at = Duration::from_secs_f64(seq as f64 / 15.0);
+        Captured::jpeg(bytes.clone(), what, seq, None, at).unwrap()
+    };
+
+    let mut g = c.benchmark_group("frame 640x480, empty room");
+    g.bench_function("preview only", |b| b.iter(|| black_box(next())));
+    g.bench_function("gated: preview + gate", |b| {
+        b.iter(|| {
+            let captured = next();
+            black_box(gate.look(&captured, false));
+        })
+    });
+    g.bench_function("ungated: decode + cascade", |b| {
+        b.iter(|| {
+            let frame = next().decode(false).unwrap();
+            black_box(pipeline.process(&frame).unwrap());
+        })
+    });
+}
+
+criterion_group!(hot, imgproc, detect, preprocess, ctc, frame_cost);
 criterion_main!(hot);

@@ -11,16 +11,16 @@ fn settings() -> MotionSettings {
     Settings::defaults().motion.expect("the gate is on by default")
 }
 
-/// A 160x120 gate picture of a 640x480 room: a gradient, with pixel noise of ±`noise` that
+/// An 80x60 gate picture of a 640x480 room: a gradient, with pixel noise of ±`noise` that
 /// changes with `frame`, and a filled rectangle (frame pixels) of brightness `v` for each
 /// of `shapes`.
 fn room(frame: u64, noise: u8, light: i16, shapes: &[(Rect, u8)]) -> GrayImage {
-    let (w, h) = (160usize, 120usize);
+    let (w, h) = (80usize, 60usize);
     let mut pixels = Vec::with_capacity(w * h);
     for y in 0..h {
         for x in 0..w {
-            let (fx, fy) = (x as i32 * 4, y as i32 * 4);
-            let mut v = 60 + (x / 4) as i16 + (y / 6) as i16 + light;
+            let (fx, fy) = (x as i32 * 8, y as i32 * 8);
+            let mut v = 60 + (x / 2) as i16 + (y / 3) as i16 + light;
             for (r, b) in shapes {
                 if fx >= r.x && fx < r.x + r.width && fy >= r.y && fy < r.y + r.height {
                     v = *b as i16;
@@ -175,7 +175,7 @@ fn scan_frame_runs_the_whole_frame_on_motion() {
 fn a_camera_that_comes_back_at_another_size_starts_a_new_background() {
     let mut gate = Gate::new(settings(), 40);
     gate.look_at(&room(0, 4, 0, &[]), FRAME, at(0), false);
-    let other = GrayImage::new(80, 60, vec![9; 80 * 60]).unwrap();
+    let other = GrayImage::new(40, 30, vec![9; 40 * 30]).unwrap();
     let look = gate.look_at(&other, (320, 240), at(1), false);
     assert!(look.moving.is_empty() && !look.light_switch);
 }

@@ -230,7 +230,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_jpeg_preview_is_decoded_at_a_quarter_of_the_size() {
+    fn a_jpeg_preview_is_decoded_at_reduced_size() {
         let mut jpeg = Vec::new();
         let picture = RgbImage::from_fn(640, 480, |x, _| Rgb([(x / 3) as u8, 90, 40]));
         picture.write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).unwrap();

@@ -74,7 +74,7 @@ fn tract_nodes(model: &Path) -> Result<()> {
         mark(node.id, true);
         out
     })?;
-    for &id in plan.order() {
+    for &id in plan.order_without_consts() {
         let node = plan.model().node(id);
         let fact = node.outputs.first().map(|o| format!("{:?}", o.fact)).unwrap_or_default();
         println!("node {id} {} {} {}", node.name.replace(' ', "_"), node.op().name(), fact.replace(' ', ""));
