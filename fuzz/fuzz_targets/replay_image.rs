@@ -1,6 +1,8 @@
-//! Any bytes in a replay frame file must decode to a frame (RGB copy and gray image) or an
-//! error, never a panic: this calls `lookout_vision::image_io::decode`, what the replay source and
-//! `lookout detect` run on every file they read.
+//! Any bytes in a replay frame file or an MJPEG camera buffer must decode to a frame (RGB copy
+//! and gray image) or an error, never a panic: this calls `lookout_vision::image_io::decode`,
+//! what the replay source and `lookout detect` run on every file they read, and
+//! `image_io::jpeg_preview`, the reduced-size decode the motion gate looks at every camera frame
+//! with (a second JPEG decoder, jpeg-decoder).
 #![no_main]
 
 use std::path::Path;
@@ -24,5 +26,10 @@ fuzz_target!(init: lookout_vision::panic_guard::quiet_caught_panics(), |data: &[
         assert_eq!(decoded.rgb.width() as usize, decoded.gray.width);
         assert_eq!(decoded.rgb.height() as usize, decoded.gray.height);
         assert!(decoded.gray.width as u64 * decoded.gray.height as u64 <= MAX_PIXELS);
+    }
+    if let Ok(preview) = image_io::jpeg_preview(data, Path::new("fuzz.jpg"), 80, MAX_PIXELS) {
+        assert!(preview.full_width as u64 * preview.full_height as u64 <= MAX_PIXELS);
+        assert!(preview.gray.width <= preview.full_width as usize);
+        assert_eq!(preview.gray.pixels.len(), preview.gray.width * preview.gray.height);
     }
 });
