@@ -169,7 +169,7 @@ def summary(log):
     text = Path(log).read_text()
     found = re.findall(
         r"(\d+) frames in ([\d.]+) s \(([\d.]+) fps\), (\d+) decisions, (\d+) frames dropped; "
-        r"per frame ([\d.]+) ms, per face model run ([\d.]+) ms \((\d+) runs, (\d+) faces seen\)",
+        r"[^;]*; per frame ([\d.]+) ms, per face model run ([\d.]+) ms \((\d+) runs, (\d+) faces seen\)",
         text)
     if not found:
         sys.exit(f"identity.py: no summary line in {log}:\n{text[-2000:]}")

@@ -52,8 +52,19 @@ class Symbols:
             f = line.split()
             if f and f[0] == "LOAD":
                 self.loads.append((int(f[1], 16), int(f[4], 16), int(f[2], 16)))
-        syms = self._nm([]) or self._nm(["-D"])
-        syms.sort()
+        syms = sorted(self._nm([]) or self._nm(["-D"]))
+        # Hand-written assembly (tract's NEON kernels) has symbols without a size and local
+        # labels (".packed_packed_loop_4"): a label is named after the kernel it is in, and a
+        # symbol without a size runs up to the next symbol.
+        kernel = ""
+        for i, (start, size, name) in enumerate(syms):
+            if name.startswith("."):
+                name = f"{kernel} {name}"
+            elif size == 0:
+                kernel = name
+            if size == 0 and i + 1 < len(syms):
+                size = syms[i + 1][0] - start
+            syms[i] = (start, size, name)
         self.starts = [s[0] for s in syms]
         self.syms = syms
 
@@ -63,6 +74,8 @@ class Symbols:
         syms = []
         for line in out.splitlines():
             f = line.split(maxsplit=3)
+            if len(f) == 3 and len(f[1]) == 1:  # no size field
+                f = [f[0], "0", f[1], f[2]]
             if len(f) == 4 and f[2] in "tTwWiI":
                 name = re.sub(r"::h[0-9a-f]{16}$", "", f[3])
                 syms.append((int(f[0], 16), int(f[1], 16), name))

@@ -18,6 +18,7 @@
 #include <opencv2/objdetect.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>

@@ -125,15 +125,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = daemon::run(settings, devices, control, options)?;
     log::info!(
-        "{} frames in {:.1} s ({:.1} fps), {} decisions, {} frames dropped; {} scanned, {} stopped \
-         by the motion gate; per frame {:.2} ms, per face model run {:.3} ms ({} runs, {} faces \
-         seen)",
+        "{} frames in {:.1} s ({:.1} fps), {} decisions, {} frames dropped; {} scanned ({} on \
+         moving regions only), {} stopped by the motion gate; per frame {:.2} ms, per face model \
+         run {:.3} ms ({} runs, {} faces seen)",
         summary.frames,
         summary.seconds,
         summary.frames as f64 / summary.seconds.max(1e-9),
         summary.decisions,
         summary.dropped,
         summary.detections,
+        summary.regions_only,
         summary.gated,
         summary.frame_ms,
         summary.inference_ms,

@@ -100,6 +100,8 @@ pub struct Summary {
     pub gated: u64,
     /// Frames the cascade ran on (whole or regions).
     pub detections: u64,
+    /// Of those, frames it ran on the moving regions only.
+    pub regions_only: u64,
 }
 
 /// What the frame loop runs; changed only by [`Running::swap`].
@@ -287,8 +289,10 @@ pub fn run(
             metrics.frame_gated();
             summary.gated += 1;
         } else {
-            metrics.detection_run(matches!(scan, Scan::Regions(_)));
+            let regions_only = matches!(scan, Scan::Regions(_));
+            metrics.detection_run(regions_only);
             summary.detections += 1;
+            summary.regions_only += regions_only as u64;
         }
         metrics.frame_processed(took.elapsed());
         let dropped = slot.dropped();

@@ -10,7 +10,7 @@
 //!                                       around every node of the optimised plan (see below)
 //!
 //! The input is the same pseudo-random tensor in [0, 1) for both engines (a fixed LCG), shaped as
-//! the model's `lookout.input` says ([1, C, H, W]); a conv net's instruction count does not
+//! the model's `lookout.input` says ([1, C, H, W], read from the file's metadata by each side); a conv net's instruction count does not
 //! depend on the values. After the last run it prints `output V...` so the script can check the
 //! two engines computed the same thing.
 //!
@@ -102,14 +102,12 @@ fn run_ort(model: &Path, runs: usize) -> Result<()> {
         .map_err(|e| anyhow!("{e}"))?
         .commit_from_file(model)
         .map_err(err)?;
-    let shape: Vec<i64> = session.inputs()[0]
-        .dtype()
-        .tensor_shape()
-        .context("the model's input is not a tensor")?
-        .iter()
-        .map(|&d| if d < 0 { 1 } else { d })
-        .collect();
-    let data = input(shape.iter().product::<i64>() as usize);
+    // The shape Model::load pins for tract: [1, C, H, W] from `lookout.input` (the graph leaves
+    // batch and, for the CTC model, width free).
+    let spec = session.metadata().map_err(err)?.custom("lookout.input").context("no lookout.input")?;
+    let spec: lookout_vision::preprocess::InputSpec = serde_json::from_str(&spec)?;
+    let shape = vec![1, spec.channels as i64, spec.height as i64, spec.width as i64];
+    let data = input(spec.len());
     let mut output = Vec::new();
     for _ in 0..runs {
         // A fresh input tensor per run, as Model::run builds one from the sample each time.
