@@ -180,6 +180,25 @@ fn frame_cost(c: &mut Criterion) {
             black_box(pipeline.process(&frame).unwrap());
         })
     });
+    g.finish();
+
+    // The plate put up (demo frame 0043 after the empty 0042): the cascade on what moved
+    // against the cascade on the whole frame, the two ways the gate can scan it.
+    let at = |n: u64| Duration::from_secs_f64(n as f64 / 15.0);
+    let empty = std::fs::read(repo("examples/demo/frames/0042.jpg")).unwrap();
+    let plate = std::fs::read(repo("examples/demo/frames/0043.jpg")).unwrap();
+    let mut gate = Gate::new(settings.motion.clone().unwrap(), settings.detect.min_size);
+    gate.look(&Captured::jpeg(empty, what, 1, None, at(1)).unwrap(), false);
+    let captured = Captured::jpeg(plate, what, 2, None, at(2)).unwrap();
+    let lookout::motion::Scan::Regions(regions) = gate.look(&captured, false).scan else {
+        panic!("the plate should be a small moving region")
+    };
+    let frame = captured.decode(false).unwrap();
+    let mut g = c.benchmark_group("cascade on the plate put up");
+    g.bench_function("moving regions", |b| {
+        b.iter(|| black_box(pipeline.process_in(&frame, Some(&regions)).unwrap()))
+    });
+    g.bench_function("whole frame", |b| b.iter(|| black_box(pipeline.process(&frame).unwrap())));
 }
 
 criterion_group!(hot, imgproc, detect, preprocess, ctc, frame_cost);

@@ -5,6 +5,10 @@
 //! The loader guarantees every rectangle lies inside the window and the scan only places
 //! windows inside the image, so all loads are in bounds; the hot loop relies on that to read
 //! without bounds checks.
+//!
+//! Each window's loads go through one pointer to its corner and 32-bit offsets: on aarch64 a
+//! load is then one instruction (`ldr w, [base, w_ofs, uxtw #2]`) where a `usize` index added to
+//! the window origin took two, and the features take half the cache.
 
 use super::model::{Cascade, Features, Tree, LBP_SUBSET_WORDS};
 use crate::imgproc::Layout;
@@ -12,7 +16,7 @@ use crate::imgproc::Layout;
 /// A Haar feature as up to three weighted box sums, each four offsets into the buffer.
 #[derive(Debug, Clone, Copy)]
 struct HaarOpt {
-    ofs: [[usize; 4]; 3],
+    ofs: [[u32; 4]; 3],
     weight: [f32; 3],
     three: bool,
 }
@@ -20,7 +24,7 @@ struct HaarOpt {
 /// The 4×4 grid of corners of an LBP feature's 3×3 cells.
 #[derive(Debug, Clone, Copy)]
 struct LbpOpt {
-    ofs: [usize; 16],
+    ofs: [u32; 16],
 }
 
 /// A single-split weak classifier with its leaves inlined, for the common stump cascades.
@@ -98,7 +102,7 @@ pub(crate) struct Compiled {
     haar: Vec<HaarOpt>,
     lbp: Vec<LbpOpt>,
     /// Corners of the window shrunk by one pixel on every side, for variance normalisation.
-    norm: [usize; 4],
+    norm: [u32; 4],
     norm_area: f64,
     sqsum: usize,
     /// The largest offset any evaluation reads, for the one bounds check per level.
@@ -114,14 +118,15 @@ impl Compiled {
         }
         self.layout = Some(layout);
         let step = layout.stride;
-        let at = |x: i32, y: i32| y as usize * step + x as usize;
+        // In range: `scan` refuses buffers longer than u32::MAX, and offsets lie inside.
+        let at = |x: i32, y: i32| (y as usize * step + x as usize) as u32;
         self.stride = step;
         self.sqsum = layout.sqsum;
         self.haar.clear();
         self.lbp.clear();
         match &cascade.features {
             Features::Haar(features) => {
-                let tilted = layout.tilted.unwrap_or(0);
+                let tilted = layout.tilted.unwrap_or(0) as u32;
                 for f in features {
                     let mut opt = HaarOpt {
                         ofs: [[0; 4]; 3],
@@ -167,18 +172,18 @@ impl Compiled {
         self.norm_area = ((w - 2) * (h - 2)) as f64;
         let features = self.haar.iter().flat_map(|f| f.ofs.iter().flatten());
         let cells = self.lbp.iter().flat_map(|f| f.ofs.iter());
-        let norm = if cascade.is_lbp() { 0 } else { self.sqsum + self.norm[3] };
-        self.max_ofs = features.chain(cells).copied().fold(norm, usize::max);
+        let norm = if cascade.is_lbp() { 0 } else { self.sqsum + self.norm[3] as usize };
+        self.max_ofs = features.chain(cells).map(|&o| o as usize).fold(norm, usize::max);
     }
 }
 
 /// Box sum from four corner offsets: top-left - top-right - bottom-left + bottom-right.
 ///
 /// # Safety
-/// `p + ofs[k]` must be in bounds of `buf` for every k.
+/// `window.add(ofs[k])` must point into the integral buffer for every k.
 #[inline(always)]
-unsafe fn box_sum(buf: &[i32], p: usize, ofs: &[usize; 4]) -> i32 {
-    let g = |o: usize| *buf.get_unchecked(p + o);
+unsafe fn box_sum(window: *const i32, ofs: &[u32; 4]) -> i32 {
+    let g = |o: u32| *window.add(o as usize);
     g(ofs[0]).wrapping_sub(g(ofs[1])).wrapping_sub(g(ofs[2])).wrapping_add(g(ofs[3]))
 }
 
@@ -209,24 +214,32 @@ pub(crate) fn scan(
     // This single check is what makes the unchecked loads in the evaluators sound.
     let last_window = (grid.rows - 1) * compiled.stride + (grid.cols - 1);
     assert!(last_window + compiled.max_ofs < data.len(), "grid does not fit the integral buffer");
+    // Offsets are 32-bit: a buffer this long (16 GiB of sums) cannot be allocated on the
+    // machines this runs on, but the offsets' soundness must not depend on that.
+    assert!(data.len() <= u32::MAX as usize, "integral buffer too large for 32-bit offsets");
     let c = compiled;
+    let base = data.as_ptr();
     // One monomorphised loop per kind of cascade, so the window loop has no dispatch in it.
     // SAFETY (all four closures): `slide` only passes origins p <= last_window, and
-    // last_window + max_ofs is in bounds (asserted above).
+    // last_window + max_ofs is in bounds (asserted above), so `base + p + offset` is too.
     match prepared {
         Prepared::HaarStumps(stumps) => slide(grid, c.stride, hits, |p| unsafe {
-            let Some(norm) = variance_norm(c, data, p) else { return -1 };
-            ordered_stumps(cascade, stumps, |f| haar_value(c, data, p, f) * norm)
+            let w = base.add(p);
+            let Some(norm) = variance_norm(c, w) else { return -1 };
+            ordered_stumps(cascade, stumps, |f| haar_value(c, w, f) * norm)
         }),
         Prepared::LbpStumps(stumps) => slide(grid, c.stride, hits, |p| unsafe {
-            categorical_stumps(cascade, stumps, |f| lbp_code(c, data, p, f))
+            let w = base.add(p);
+            categorical_stumps(cascade, stumps, |f| lbp_code(c, w, f))
         }),
         Prepared::Trees if cascade.is_lbp() => slide(grid, c.stride, hits, |p| unsafe {
-            categorical_trees(cascade, |f| lbp_code(c, data, p, f))
+            let w = base.add(p);
+            categorical_trees(cascade, |f| lbp_code(c, w, f))
         }),
         Prepared::Trees => slide(grid, c.stride, hits, |p| unsafe {
-            let Some(norm) = variance_norm(c, data, p) else { return -1 };
-            ordered_trees(cascade, |f| haar_value(c, data, p, f) * norm)
+            let w = base.add(p);
+            let Some(norm) = variance_norm(c, w) else { return -1 };
+            ordered_trees(cascade, |f| haar_value(c, w, f) * norm)
         }),
     }
 }
@@ -251,9 +264,9 @@ fn slide(grid: Grid, stride: usize, hits: &mut Vec<(usize, usize)>, run_at: impl
 /// 1/(area·σ) of the window's inner part, or `None` when the window is too flat to judge
 /// (σ ≤ 10 grey levels), which OpenCV rejects before any stage.
 #[inline(always)]
-unsafe fn variance_norm(c: &Compiled, data: &[i32], p: usize) -> Option<f32> {
-    let sum = box_sum(data, p, &c.norm);
-    let sqsum = box_sum(data, p + c.sqsum, &c.norm) as u32;
+unsafe fn variance_norm(c: &Compiled, window: *const i32) -> Option<f32> {
+    let sum = box_sum(window, &c.norm);
+    let sqsum = box_sum(window.add(c.sqsum), &c.norm) as u32;
     let nf = c.norm_area * sqsum as f64 - sum as f64 * sum as f64;
     if nf <= 0.0 {
         return None;
@@ -263,12 +276,12 @@ unsafe fn variance_norm(c: &Compiled, data: &[i32], p: usize) -> Option<f32> {
 }
 
 #[inline(always)]
-unsafe fn haar_value(c: &Compiled, data: &[i32], p: usize, feature: u32) -> f32 {
+unsafe fn haar_value(c: &Compiled, window: *const i32, feature: u32) -> f32 {
     let f = c.haar.get_unchecked(feature as usize);
-    let mut v = f.weight[0] * box_sum(data, p, &f.ofs[0]) as f32
-        + f.weight[1] * box_sum(data, p, &f.ofs[1]) as f32;
+    let mut v = f.weight[0] * box_sum(window, &f.ofs[0]) as f32
+        + f.weight[1] * box_sum(window, &f.ofs[1]) as f32;
     if f.three {
-        v += f.weight[2] * box_sum(data, p, &f.ofs[2]) as f32;
+        v += f.weight[2] * box_sum(window, &f.ofs[2]) as f32;
     }
     v
 }
@@ -276,10 +289,10 @@ unsafe fn haar_value(c: &Compiled, data: &[i32], p: usize, feature: u32) -> f32 
 /// The 8-bit local binary pattern of a feature's 3×3 cells: each outer cell sets its bit
 /// when its sum is at least the centre cell's, clockwise from the top-left (bit 7).
 #[inline(always)]
-unsafe fn lbp_code(c: &Compiled, data: &[i32], p: usize, feature: u32) -> u8 {
+unsafe fn lbp_code(c: &Compiled, window: *const i32, feature: u32) -> u8 {
     let o = &c.lbp.get_unchecked(feature as usize).ofs;
     // The 16 grid corners are shared by neighbouring cells: load each once.
-    let v: [i32; 16] = std::array::from_fn(|k| *data.get_unchecked(p + o[k]));
+    let v: [i32; 16] = std::array::from_fn(|k| *window.add(o[k] as usize));
     // Row differences first: cell k (top-left at grid point k) is h[k] - h[k + 4].
     let h: [i32; 12] = std::array::from_fn(|k| {
         let k = k / 3 * 4 + k % 3;
