@@ -7,7 +7,9 @@
 //!   refused) and [`settings`]: the validated [`settings::Settings`] made from it once, which
 //!   `check`, `run`, `capture` and reload all use.
 //! - [`source`]: where frames come from (V4L2 camera, replay folder, scripted test double), the
-//!   capture thread and the newest-frame-wins slot.
+//!   capture thread and the newest-frame-wins slot; frames arrive with a small preview and are
+//!   decoded in full only when the gate lets them through.
+//! - [`motion`]: the motion gate: whether and where the cascade runs on a frame.
 //! - [`pipeline`]: one frame in, decisions out: cascade, face classifier, tracker and vote,
 //!   the text region ([`pipeline::Pipeline`]); the models a config names ([`pipeline::models`]).
 //! - [`actions`]: what a decision sets off, on its own thread: sound ([`actions::audio`]),

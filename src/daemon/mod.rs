@@ -28,7 +28,7 @@ use crate::service::notify::Notifier;
 use crate::settings::{ModelRole, Settings};
 use crate::source::slot::Closed;
 use crate::source::{
-    spawn_capture, Captured, CaptureOptions, Frame, FrameSlot, FrameSource, SourceError, Taken,
+    spawn_capture, CaptureOptions, Captured, Frame, FrameSlot, FrameSource, SourceError, Taken,
 };
 use lookout_vision::image_io::draw_boxes;
 pub use prepare::{build_pipeline, default_audio, prepare, PrepareError, Prepared};
@@ -363,7 +363,9 @@ fn decode(
 ) -> Option<Frame> {
     match captured.decode(keep_color) {
         Ok(frame) => Some(frame),
-        Err(SourceError::BadFrame(msg) | SourceError::Unavailable(msg) | SourceError::Fatal(msg)) => {
+        Err(
+            SourceError::BadFrame(msg) | SourceError::Unavailable(msg) | SourceError::Fatal(msg),
+        ) => {
             *bad_frames += 1;
             metrics.source_error();
             if *bad_frames <= 5 || bad_frames.is_multiple_of(100) {

@@ -68,15 +68,21 @@ impl Background {
                     && y + 1 < h
                     && x > 0
                     && x + 1 < w
-                    && (y - 1..=y + 1)
-                        .all(|yy| self.changed[yy * w + x - 1..=yy * w + x + 1].iter().all(|&c| c == 1));
+                    && (y - 1..=y + 1).all(|yy| {
+                        self.changed[yy * w + x - 1..=yy * w + x + 1].iter().all(|&c| c == 1)
+                    });
                 self.scratch[y * w + x] = all as u8;
             }
         }
         // Dilate the eroded picture back.
         for y in 0..h {
             for x in 0..w {
-                let (y0, y1, x0, x1) = (y.saturating_sub(1), (y + 1).min(h - 1), x.saturating_sub(1), (x + 1).min(w - 1));
+                let (y0, y1, x0, x1) = (
+                    y.saturating_sub(1),
+                    (y + 1).min(h - 1),
+                    x.saturating_sub(1),
+                    (x + 1).min(w - 1),
+                );
                 let any = (y0..=y1).any(|yy| self.scratch[yy * w + x0..=yy * w + x1].contains(&1));
                 self.changed[y * w + x] = (any && self.watched[y * w + x]) as u8;
             }

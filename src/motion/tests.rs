@@ -107,7 +107,7 @@ fn lights_on_and_off_relearn_the_background_without_a_storm_of_scans() {
 #[test]
 fn a_flickering_screen_under_a_mask_is_ignored() {
     let screen = Rect { x: 400, y: 40, width: 160, height: 120 };
-    let flicker = |i: u64| (screen, if i % 2 == 0 { 20 } else { 230 });
+    let flicker = |i: u64| (screen, if i.is_multiple_of(2) { 20 } else { 230 });
     let frames = || (0..150).map(move |i| (i, room(i, 4, 0, &[flicker(i)])));
 
     let mut unmasked = Gate::new(settings(), 40);

@@ -267,7 +267,11 @@ impl Pipeline {
             let crop = GrayImage { width: x1 - x0, height: y1 - y0, pixels };
             let found = self.detect_scaled(&crop, scale);
             self.crop = crop;
-            faces.extend(found.into_iter().map(|f| Rect { x: f.x + x0 as i32, y: f.y + y0 as i32, ..f }));
+            faces.extend(found.into_iter().map(|f| Rect {
+                x: f.x + x0 as i32,
+                y: f.y + y0 as i32,
+                ..f
+            }));
         }
         faces
     }

@@ -475,11 +475,8 @@ impl MetricsSnapshot {
         );
         header(o, "detections_total", "Cascade runs, by the area scanned.", "counter");
         let _ = writeln!(o, "lookout_detections_total{{area=\"frame\"}} {}", self.detections_frame);
-        let _ = writeln!(
-            o,
-            "lookout_detections_total{{area=\"regions\"}} {}",
-            self.detections_regions
-        );
+        let _ =
+            writeln!(o, "lookout_detections_total{{area=\"regions\"}} {}", self.detections_regions);
         counter(
             o,
             "light_switches_total",

@@ -174,14 +174,14 @@ impl Raw<'_> {
             }
             FrameFormat::YUYV => Captured::yuyv(data.to_vec(), width, height, seq, at),
             FrameFormat::GRAY => {
-            if data.len() < w * h {
-                return Err(bad(&format!("{} bytes, expected {}", data.len(), w * h)));
+                if data.len() < w * h {
+                    return Err(bad(&format!("{} bytes, expected {}", data.len(), w * h)));
+                }
+                let luma = image::GrayImage::from_raw(width, height, data[..w * h].to_vec())
+                    .ok_or_else(|| bad("size"))?;
+                let gray = decoded(image::DynamicImage::ImageLuma8(luma));
+                Ok(Captured::decoded(gray, seq, None, at))
             }
-            let luma = image::GrayImage::from_raw(width, height, data[..w * h].to_vec())
-                .ok_or_else(|| bad("size"))?;
-            let gray = decoded(image::DynamicImage::ImageLuma8(luma));
-            Ok(Captured::decoded(gray, seq, None, at))
-        }
             other => Err(bad(&format!("{other} is not supported; ask for mjpeg or yuyv"))),
         }
     }
@@ -275,9 +275,8 @@ mod tests {
         // Made by the fuzzer: zune-jpeg's AVX2 upsampler panics on it. The preview's decoder
         // may refuse it first; if not, the full decode does.
         let frame = include_bytes!("../../tests/fixtures/images/jpeg_upsampler_panic.jpg");
-        let err = capture(frame, FrameFormat::MJPEG, 6, 5)
-            .and_then(|c| c.decode(true))
-            .unwrap_err();
+        let err =
+            capture(frame, FrameFormat::MJPEG, 6, 5).and_then(|c| c.decode(true)).unwrap_err();
         assert!(matches!(err, SourceError::BadFrame(_)), "{err}");
     }
 }

@@ -66,8 +66,9 @@ impl Captured {
     /// shrunk by block means.
     pub fn decoded(decoded: Decoded, seq: u64, name: Option<String>, at: Duration) -> Captured {
         let gray = &decoded.gray;
-        let preview = shrink_mean(&gray.pixels, gray.width, gray.height, 1, shrink_factor(gray.width))
-            .unwrap_or_else(empty_gray);
+        let preview =
+            shrink_mean(&gray.pixels, gray.width, gray.height, 1, shrink_factor(gray.width))
+                .unwrap_or_else(empty_gray);
         let (width, height) = (gray.width as u32, gray.height as u32);
         let picture = Picture::Decoded(decoded);
         Captured { seq, name, captured: Instant::now(), at, width, height, preview, picture }
@@ -116,7 +117,16 @@ impl Captured {
         data.truncate(w * h * 2);
         let preview = shrink_mean(&data, w, h, 2, shrink_factor(w)).unwrap_or_else(empty_gray);
         let picture = Picture::Yuyv(data);
-        Ok(Captured { seq, name: None, captured: Instant::now(), at, width, height, preview, picture })
+        Ok(Captured {
+            seq,
+            name: None,
+            captured: Instant::now(),
+            at,
+            width,
+            height,
+            preview,
+            picture,
+        })
     }
 
     /// The whole frame, with its colour image only when `keep_color` (gray-only pipelines then

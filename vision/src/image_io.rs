@@ -106,9 +106,9 @@ pub fn jpeg_preview(
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     let decoded = catch_panic(|| -> Result<_, ImageError> {
         decoder.read_info().map_err(reduced)?;
-        let info = decoder.info().ok_or_else(|| {
-            reduced(jpeg_decoder::Error::Format("no frame header".into()))
-        })?;
+        let info = decoder
+            .info()
+            .ok_or_else(|| reduced(jpeg_decoder::Error::Format("no frame header".into())))?;
         let (width, height) = (info.width as u32, info.height as u32);
         if width as u64 * height as u64 > max_pixels {
             return Err(ImageError::TooLarge { path: path.to_path_buf(), width, height });
