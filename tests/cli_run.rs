@@ -194,3 +194,45 @@ fn capture_saves_square_face_crops_for_training_and_continues_numbering() {
     assert_eq!(std::fs::read_dir(&me).unwrap().count(), 5 + 24);
     assert!(me.join("00029.png").exists());
 }
+
+#[test]
+fn an_empty_room_stopped_by_the_motion_gate_still_feeds_the_watchdog_and_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for n in 1..=90 {
+        std::fs::copy(
+            root().join("examples/demo/frames/0001.jpg"),
+            frames.join(format!("{n:03}.jpg")),
+        )
+        .unwrap();
+    }
+    let config = dir.path().join("lookout.toml");
+    let text = format!(
+        "[source]\ninput = \"replay:{}\"\nreplay_fps = 15.0\n[face]\nmodel = \"{}\"\n[events]\npath = \"\"\n[motion]\nfull_scan_s = 60.0\n",
+        frames.display(),
+        root().join("models/face.onnx").display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let notify = Notify::new(dir.path());
+    let mut child = lookout()
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &notify.path)
+        .env("WATCHDOG_USEC", "2000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    notify.expect("READY=1", Duration::from_secs(10));
+    // Past the first frame (the gate's first whole-frame scan) every frame stops at the gate,
+    // and the next periodic scan is a minute away.
+    std::thread::sleep(Duration::from_secs(1));
+    notify.expect("WATCHDOG=1", Duration::from_secs(2));
+    notify.expect("STATUS=", Duration::from_secs(6));
+    signal(&child, "TERM");
+    let (code, _) = wait_exit(&mut child, Duration::from_secs(5));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+}

@@ -313,6 +313,12 @@ pub fn run(
             last_watchdog = Some(Instant::now());
         }
 
+        if last_status.elapsed() >= Duration::from_secs(5) {
+            notifier.status(&metrics.snapshot().status_line());
+            last_status = Instant::now();
+        }
+
+        // A gated frame that was not decoded has nothing to draw or deliver.
         let Some(frame) = frame else { continue };
         let want_snapshot = !outcome.decisions.is_empty() && running.settings.snapshots.is_some();
         let annotated = (want_http_frame || want_snapshot)
@@ -322,10 +328,6 @@ pub fn run(
             last_http_frame = Some(Instant::now());
         }
         deliver(outcome.decisions, &frame.id(), annotated, &running, &metrics, &mut summary);
-        if last_status.elapsed() >= Duration::from_secs(5) {
-            notifier.status(&metrics.snapshot().status_line());
-            last_status = Instant::now();
-        }
     };
 
     notifier.stopping();
