@@ -7,7 +7,8 @@
 #      stopped, mean time per frame, CPU seconds;
 #   2. paced at 15 fps on one core (taskset), as a camera delivers: the daemon's CPU time over
 #      wall time, without and with the gate, over the whole day and over its first 30 s (the
-#      empty room alone). Goal: the empty room at most 5% of one core.
+#      empty room alone). Goal: the empty room at most 5% of one core;
+#   3. docs/motion-day.png: what the gate did with each frame of the day (bench/motion_timeline.py).
 # Usage: bench/motion.sh     (LOOKOUT_BIN=path to use another build; needs taskset,
 #        /usr/bin/time and the pinned Python env; about 12 minutes, most of it paced)
 set -euo pipefail
@@ -51,11 +52,15 @@ config off "$day" 0 "enabled = false"
 config regions "$day" 0 'scan = "regions"'
 config frame "$day" 0 'scan = "frame"'
 for mode in off regions frame; do
+  # The regions run logs each frame's gate verdict, for the timeline drawn below.
+  if [ $mode = regions ]; then export LOOKOUT_LOG=debug; else unset LOOKOUT_LOG; fi
   read -r cpu wall < <(run $mode)
   echo "unpaced, gate $mode: cpu ${cpu} s, wall ${wall} s; $(summary $mode)"
   echo "  decisions: $(decisions $mode)"
   eval "cpu_$mode=$cpu"
 done
+unset LOOKOUT_LOG
+"$LOOKOUT_PY" bench/motion_timeline.py "$tmp/regions.log" "$tmp/regions.jsonl" docs/motion-day.png
 for mode in regions frame; do
   if [ "$(decisions $mode)" != "$(decisions off)" ]; then
     echo "motion: the gate ($mode) decided differently from the ungated daemon" >&2

@@ -254,6 +254,16 @@ pub fn run(
         let look = running.gate.as_mut().map(|gate| gate.look(&captured, tracking));
         if let Some(look) = &look {
             metrics.motion_observed(look.fraction, look.light_switch);
+            // One line per frame at debug level (LOOKOUT_LOG=debug): bench/motion_timeline.py
+            // draws a day from them.
+            log::debug!(
+                "motion: frame {} at {:.3} s: {} ({:.2}% changed{})",
+                captured.id(),
+                captured.at.as_secs_f64(),
+                look.scan,
+                look.fraction * 100.0,
+                if look.light_switch { ", light switch" } else { "" }
+            );
         }
         let scan = look.as_ref().map_or(&Scan::Whole(crate::motion::Why::Motion), |l| &l.scan);
         let want_http_frame = http.is_some()

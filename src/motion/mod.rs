@@ -37,6 +37,17 @@ pub enum Scan {
     Whole(Why),
 }
 
+impl std::fmt::Display for Scan {
+    /// `skip`, `regions 2`, `whole linger`: for log lines.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scan::Skip => f.write_str("skip"),
+            Scan::Regions(r) => write!(f, "regions {}", r.len()),
+            Scan::Whole(why) => write!(f, "whole {}", format!("{why:?}").to_lowercase()),
+        }
+    }
+}
+
 /// Why a whole frame is scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Why {
