@@ -178,6 +178,9 @@ pub struct MotionConfig {
     pub despeckle: bool,
     /// Seconds for the background to take in a lasting change (a moved chair, daylight).
     pub background_s: f64,
+    /// Seconds after which a change that stays put (something set down, the wall where someone
+    /// sat before they left) is taken into the background at once.
+    pub stationary_s: f64,
     /// When this share of the watched frame changes at once (lights, IR mode), the background
     /// is learnt again instead of running the cascade; 100 = never.
     pub lightswitch_percent: u32,
@@ -201,6 +204,7 @@ impl Default for MotionConfig {
             min_area: 900,
             despeckle: true,
             background_s: 10.0,
+            stationary_s: 5.0,
             lightswitch_percent: 60,
             linger_s: 2.0,
             full_scan_s: 5.0,

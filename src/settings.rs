@@ -100,6 +100,7 @@ pub struct MotionSettings {
     pub min_area: u32,
     pub despeckle: bool,
     pub background: Duration,
+    pub stationary: Duration,
     /// Within (0, 1]; 1 = only when every watched pixel changes.
     pub lightswitch: f32,
     pub linger: Duration,
@@ -419,6 +420,7 @@ impl Validator<'_> {
             min_area: m.min_area,
             despeckle: m.despeckle,
             background: self.seconds("motion.background_s", m.background_s, 0.1)?,
+            stationary: self.seconds("motion.stationary_s", m.stationary_s, 0.1)?,
             lightswitch: m.lightswitch_percent as f32 / 100.0,
             linger,
             full_scan: self.seconds("motion.full_scan_s", m.full_scan_s, 0.1)?,
@@ -742,6 +744,7 @@ mod tests {
             ("[motion]\nlinger_s = -1.0\n", "motion.linger_s"),
             ("[motion]\nfull_scan_s = 0.0\n", "motion.full_scan_s"),
             ("[motion]\nbackground_s = nan\n", "motion.background_s"),
+            ("[motion]\nstationary_s = 0.0\n", "motion.stationary_s"),
             ("[motion]\nmasks = [[[0, 0], [10, 0]]]\n", "motion.masks"),
             ("[detect]\nthreads = 0\n", "detect.threads"),
             ("[events]\nkeep = 0\n", "events.keep"),

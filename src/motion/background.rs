@@ -22,6 +22,8 @@ pub struct Background {
     watched_count: usize,
     /// 1 where the current picture differs from the background, per pixel.
     changed: Vec<u8>,
+    /// Seconds each pixel has differed without a break.
+    changed_for: Vec<f32>,
     scratch: Vec<u8>,
 }
 
@@ -36,6 +38,7 @@ impl Background {
             watched_count: watched.iter().filter(|&&w| w).count(),
             watched,
             changed: vec![0; n],
+            changed_for: vec![0.0; n],
             scratch: vec![0; n],
         }
     }
@@ -127,6 +130,23 @@ impl Background {
     pub fn learn(&mut self, picture: &GrayImage, alpha: f32) {
         for (m, &v) in self.mean.iter_mut().zip(&picture.pixels) {
             *m += alpha * (v as f32 - *m);
+        }
+    }
+
+    /// Adds `dt` seconds to the pixels that differ now (as marked by [`Background::compare`])
+    /// and takes those that have differed for `stationary` seconds straight into the
+    /// background: what stays put is scene, not motion. Without it a running average needs
+    /// several time constants, and the wall someone sat in front of is "motion" after they left.
+    pub fn absorb_stationary(&mut self, picture: &GrayImage, dt: f32, stationary: f32) {
+        let pixels = picture.pixels.iter();
+        for (((m, &v), t), &c) in
+            self.mean.iter_mut().zip(pixels).zip(&mut self.changed_for).zip(&self.changed)
+        {
+            *t = if c == 0 { 0.0 } else { *t + dt };
+            if *t >= stationary {
+                *m = v as f32;
+                *t = 0.0;
+            }
         }
     }
 

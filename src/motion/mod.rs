@@ -157,6 +157,12 @@ impl Gate {
             }
         };
         let fraction = background.compare(picture, self.settings.threshold);
+        // Before despeckling: a pixel's streak is about the picture, not about the blobs kept.
+        background.absorb_stationary(
+            picture,
+            dt.as_secs_f32(),
+            self.settings.stationary.as_secs_f32(),
+        );
         if fraction >= self.settings.lightswitch {
             log::info!(
                 "motion: {:.0}% of the frame changed at once (lights?); learning the background again",

@@ -179,3 +179,23 @@ fn a_camera_that_comes_back_at_another_size_starts_a_new_background() {
     let look = gate.look_at(&other, (320, 240), at(1), false);
     assert!(look.moving.is_empty() && !look.light_switch);
 }
+
+#[test]
+fn the_wall_behind_someone_who_sat_and_left_is_not_motion_for_long() {
+    let mut gate = Gate::new(settings(), 40);
+    let sits = person(260);
+    // Empty 2 s, someone sits there for 30 s, leaves; then 20 s of the empty room.
+    let frames = (0..30)
+        .map(|i| (i, room(i, 4, 0, &[])))
+        .chain((30..480).map(|i| (i, room(i, 4, 0, &[sits]))))
+        .chain((480..780).map(|i| (i, room(i, 4, 0, &[]))));
+    let looks = run(&mut gate, frames);
+    let after = &looks[480..];
+    let ghost = after.iter().take_while(|l| !l.moving.is_empty()).count();
+    // `stationary_s` = 5 s: the revealed wall is background again within 5 s (75 frames).
+    assert!((1..=76).contains(&ghost), "{ghost} frames of ghost");
+    assert!(after[90..].iter().all(|l| l.moving.is_empty()));
+    // While they sat, the same: motion for 5 s, then part of the scene.
+    let sitting = count(&looks[30..480], |l| !l.moving.is_empty());
+    assert!((60..=80).contains(&sitting), "{sitting}");
+}
