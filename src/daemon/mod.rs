@@ -28,7 +28,7 @@ use crate::service::notify::Notifier;
 use crate::settings::{ModelRole, Settings};
 use crate::source::slot::Closed;
 use crate::source::{
-    spawn_capture, CaptureOptions, Captured, Frame, FrameSlot, FrameSource, SourceError, Taken,
+    spawn_capture, BadFrames, CaptureOptions, Frame, FrameSlot, FrameSource, Taken,
 };
 use lookout_vision::image_io::draw_boxes;
 pub use prepare::{build_pipeline, default_audio, prepare, PrepareError, Prepared};
@@ -217,7 +217,7 @@ pub fn run(
     let mut last_status = Instant::now();
     let mut last_http_frame: Option<Instant> = None;
     let mut dropped_seen = 0;
-    let mut bad_frames = 0u64;
+    let mut bad_frames = BadFrames::default();
     let mut idle_logged = false;
     let result = loop {
         if control.stop.load(Ordering::Relaxed) {
@@ -273,9 +273,13 @@ pub fn run(
         let frame = if gated && !want_http_frame {
             None
         } else {
-            match decode(captured, running.wants_color(), &mut bad_frames, &metrics) {
-                Some(frame) => Some(frame),
-                None => continue,
+            match captured.decode(running.wants_color()) {
+                Ok(frame) => Some(frame),
+                Err(e) => {
+                    metrics.source_error();
+                    bad_frames.skipped(&source_name, &e.to_string());
+                    continue;
+                }
             }
         };
         let outcome = match (&frame, scan) {
@@ -363,30 +367,6 @@ pub fn run(
 fn new_gate(settings: &Settings) -> Option<Gate> {
     let motion = settings.motion.clone()?;
     Some(Gate::new(motion, settings.detect.min_size))
-}
-
-/// The whole frame, or `None` (logged and counted) when it cannot be decoded: the first few
-/// bad frames tell the story, after that one line per hundred.
-fn decode(
-    captured: Captured,
-    keep_color: bool,
-    bad_frames: &mut u64,
-    metrics: &Metrics,
-) -> Option<Frame> {
-    match captured.decode(keep_color) {
-        Ok(frame) => Some(frame),
-        Err(
-            SourceError::BadFrame(msg) | SourceError::Unavailable(msg) | SourceError::Fatal(msg),
-        ) => {
-            *bad_frames += 1;
-            metrics.source_error();
-            if *bad_frames <= 5 || bad_frames.is_multiple_of(100) {
-                log::warn!("skipping a frame ({bad_frames} so far): {msg}");
-            }
-            None
-        }
-        Err(SourceError::Ended) => None,
-    }
 }
 
 /// How long the end of a replay waits for the descriptors still being computed.

@@ -96,10 +96,6 @@ impl Gate {
         }
     }
 
-    pub fn settings(&self) -> &MotionSettings {
-        &self.settings
-    }
-
     /// Looks at a captured frame; `tracking`: the pipeline follows a face (or waits for one's
     /// result) and needs whole frames.
     pub fn look(&mut self, frame: &Captured, tracking: bool) -> Look {

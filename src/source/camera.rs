@@ -125,8 +125,8 @@ impl FrameSource for Camera {
             .map_err(|e| SourceError::Unavailable(format!("{}: {e}", self.id_text())))?;
         let res = buffer.resolution();
         let at = self.started.map_or(Duration::ZERO, |s| s.elapsed());
-        let frame = Raw { data: buffer.buffer(), format: buffer.source_frame_format() };
-        frame.capture(res.width_x, res.height_y, seq, at)
+        let format = buffer.source_frame_format();
+        capture(buffer.buffer(), format, res.width_x, res.height_y, seq, at)
     }
 
     fn close(&mut self) {
@@ -146,44 +146,37 @@ impl Camera {
     }
 }
 
-/// One camera buffer as the driver gave it.
-pub struct Raw<'a> {
-    pub data: &'a [u8],
-    pub format: FrameFormat,
-}
-
-impl Raw<'_> {
-    /// The buffer as a captured frame: MJPEG and YUYV are copied as they are (decoded only if
-    /// the gate lets them through), gray frames are taken as decoded.
-    pub fn capture(
-        &self,
-        width: u32,
-        height: u32,
-        seq: u64,
-        at: Duration,
-    ) -> Result<Captured, SourceError> {
-        let (data, format, w, h) = (self.data, self.format, width as usize, height as usize);
-        let bad =
-            |what: &str| SourceError::BadFrame(format!("{format} frame {width}x{height}: {what}"));
-        match format {
-            // A glitched USB frame must not take the capture thread down with a JPEG decoder:
-            // both the preview's and the full decode catch a decoder's panic.
-            FrameFormat::MJPEG => {
-                let what = format!("MJPEG frame {seq}");
-                Captured::jpeg(data.to_vec(), Path::new(&what), seq, None, at)
-            }
-            FrameFormat::YUYV => Captured::yuyv(data.to_vec(), width, height, seq, at),
-            FrameFormat::GRAY => {
-                if data.len() < w * h {
-                    return Err(bad(&format!("{} bytes, expected {}", data.len(), w * h)));
-                }
-                let luma = image::GrayImage::from_raw(width, height, data[..w * h].to_vec())
-                    .ok_or_else(|| bad("size"))?;
-                let gray = decoded(image::DynamicImage::ImageLuma8(luma));
-                Ok(Captured::decoded(gray, seq, None, at))
-            }
-            other => Err(bad(&format!("{other} is not supported; ask for mjpeg or yuyv"))),
+/// One camera buffer as a captured frame: MJPEG and YUYV are copied as they are (decoded only
+/// if the gate lets them through), gray frames are taken as decoded.
+pub fn capture(
+    data: &[u8],
+    format: FrameFormat,
+    width: u32,
+    height: u32,
+    seq: u64,
+    at: Duration,
+) -> Result<Captured, SourceError> {
+    let (w, h) = (width as usize, height as usize);
+    let bad =
+        |what: &str| SourceError::BadFrame(format!("{format} frame {width}x{height}: {what}"));
+    match format {
+        // A glitched USB frame must not take the capture thread down with a JPEG decoder:
+        // both the preview's and the full decode catch a decoder's panic.
+        FrameFormat::MJPEG => {
+            let what = format!("MJPEG frame {seq}");
+            Captured::jpeg(data.to_vec(), Path::new(&what), seq, None, at)
         }
+        FrameFormat::YUYV => Captured::yuyv(data.to_vec(), width, height, seq, at),
+        FrameFormat::GRAY => {
+            if data.len() < w * h {
+                return Err(bad(&format!("{} bytes, expected {}", data.len(), w * h)));
+            }
+            let luma = image::GrayImage::from_raw(width, height, data[..w * h].to_vec())
+                .ok_or_else(|| bad("size"))?;
+            let gray = decoded(image::DynamicImage::ImageLuma8(luma));
+            Ok(Captured::decoded(gray, seq, None, at))
+        }
+        other => Err(bad(&format!("{other} is not supported; ask for mjpeg or yuyv"))),
     }
 }
 
@@ -241,32 +234,32 @@ mod tests {
         assert!(matches!(device_index(&other), Err(SourceError::Fatal(_))));
     }
 
-    fn capture(data: &[u8], format: FrameFormat, w: u32, h: u32) -> Result<Captured, SourceError> {
-        Raw { data, format }.capture(w, h, 1, Duration::ZERO)
+    fn first(data: &[u8], format: FrameFormat, w: u32, h: u32) -> Result<Captured, SourceError> {
+        capture(data, format, w, h, 1, Duration::ZERO)
     }
 
     #[test]
     fn yuyv_and_mjpeg_frames_decode() {
         // Two pixels of mid gray (Y=126, U=V=128) → RGB ≈ 128.
         let frame = [126u8, 128, 126, 128].repeat(2);
-        let captured = capture(&frame, FrameFormat::YUYV, 2, 2).unwrap();
+        let captured = first(&frame, FrameFormat::YUYV, 2, 2).unwrap();
         assert_eq!(captured.preview.pixels, vec![126; 4]);
         let d = captured.decode(true).unwrap();
         assert_eq!(d.gray.pixels, vec![126; 4]);
         assert!(d.rgb.pixels().all(|p| p.0.iter().all(|&c| (127..=129).contains(&c))));
         assert!(matches!(
-            capture(&frame[..4], FrameFormat::YUYV, 2, 2),
+            first(&frame[..4], FrameFormat::YUYV, 2, 2),
             Err(SourceError::BadFrame(_))
         ));
         let mut jpeg = Vec::new();
         image::RgbImage::from_pixel(16, 8, image::Rgb([200, 10, 10]))
             .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
             .unwrap();
-        let captured = capture(&jpeg, FrameFormat::MJPEG, 16, 8).unwrap();
+        let captured = first(&jpeg, FrameFormat::MJPEG, 16, 8).unwrap();
         assert_eq!((captured.width, captured.height), (16, 8));
         let d = captured.decode(false).unwrap();
         assert_eq!((d.gray.width, d.gray.height, d.rgb.width()), (16, 8, 0));
-        let err = capture(b"garbage", FrameFormat::MJPEG, 16, 8).unwrap_err();
+        let err = first(b"garbage", FrameFormat::MJPEG, 16, 8).unwrap_err();
         assert!(err.to_string().contains("MJPEG"), "{err}");
     }
 
@@ -275,8 +268,7 @@ mod tests {
         // Made by the fuzzer: zune-jpeg's AVX2 upsampler panics on it. The preview's decoder
         // may refuse it first; if not, the full decode does.
         let frame = include_bytes!("../../tests/fixtures/images/jpeg_upsampler_panic.jpg");
-        let err =
-            capture(frame, FrameFormat::MJPEG, 6, 5).and_then(|c| c.decode(true)).unwrap_err();
+        let err = first(frame, FrameFormat::MJPEG, 6, 5).and_then(|c| c.decode(true)).unwrap_err();
         assert!(matches!(err, SourceError::BadFrame(_)), "{err}");
     }
 }

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::slot::{Closed, FrameSlot};
-use super::{FrameSource, SourceError};
+use super::{BadFrames, FrameSource, SourceError};
 use crate::service::metrics::Metrics;
 use crate::settings::SourceSettings;
 
@@ -61,7 +61,7 @@ impl Capture {
         let mut outage: Option<Instant> = None;
         let mut last_frame = Instant::now();
         let mut seq = 0u64;
-        let mut bad_frames = 0u64;
+        let mut bad_frames = BadFrames::default();
         while !self.stop.load(Ordering::Relaxed) {
             if !open {
                 match self.source.open() {
@@ -105,12 +105,8 @@ impl Capture {
                 }
                 Err(SourceError::Fatal(msg)) => return self.fail(msg),
                 Err(SourceError::BadFrame(msg)) => {
-                    bad_frames += 1;
                     self.metrics.source_error();
-                    // The first few tell the story; after that, one line per hundred.
-                    if bad_frames <= 5 || bad_frames.is_multiple_of(100) {
-                        log::warn!("{name}: skipping a frame ({bad_frames} so far): {msg}");
-                    }
+                    bad_frames.skipped(&name, &msg);
                 }
                 Err(SourceError::Unavailable(msg)) => {
                     if outage.is_none() {

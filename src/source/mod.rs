@@ -143,19 +143,28 @@ impl Captured {
                 camera::yuyv_to_decoded(&data, self.width as usize, self.height as usize)
             }
         };
-        let frame = Frame {
-            rgb: Arc::new(decoded.rgb),
-            gray: Arc::new(decoded.gray),
-            seq: self.seq,
-            name: self.name,
-            captured: self.captured,
-        };
+        let frame = Frame { captured: self.captured, ..Frame::new(decoded, self.seq, self.name) };
         Ok(if keep_color { frame } else { frame.without_color() })
     }
 
     /// What events call the frame: the replay file name or the camera sequence number.
     pub fn id(&self) -> String {
         frame_id(&self.name, self.seq)
+    }
+}
+
+/// Frames skipped because they could not be decoded, said in the log: the first few tell the
+/// story, after that one line per hundred.
+#[derive(Debug, Default)]
+pub struct BadFrames(u64);
+
+impl BadFrames {
+    /// Counts one skipped frame of `source` and logs it if it is one of those to tell.
+    pub fn skipped(&mut self, source: &str, msg: &str) {
+        self.0 += 1;
+        if self.0 <= 5 || self.0.is_multiple_of(100) {
+            log::warn!("{source}: skipping a frame ({} so far): {msg}", self.0);
+        }
     }
 }
 
